@@ -1,0 +1,47 @@
+// swift-tools-version: 6.1
+// tapvm: a tiny userspace VM that joins a LAN at layer 2 through a macvtap fd.
+// Layout and conventions: see README.md. The host side (HostTap, Emulator) and the guest side (Guest)
+// never import each other; they meet only in Virtio (guest memory, rings, doorbell, interrupt line).
+import PackageDescription
+
+let package = Package(
+    name: "tapvm",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "tapvm", targets: ["tapvm"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.8.1"),
+    ],
+    targets: [
+        // C shim: ioctl numbers and kernel headers Swift cannot import directly.
+        .target(name: "CLinux"),
+        .systemLibrary(name: "CPcap", pkgConfig: "libpcap", providers: [.apt(["libpcap-dev"])]),
+
+        // Packet views and values. No I/O, no state, no clock.
+        .target(name: "Wire"),
+        // What both sides share: guest memory, split-ring layout, feature bits, doorbell and interrupt line.
+        .target(name: "Virtio", dependencies: ["CLinux", "Wire", .product(name: "SystemPackage", package: "swift-system")]),
+        // Host side: the macvtap fd, and the virtio-net device model.
+        .target(name: "HostTap", dependencies: ["CLinux", "Wire", .product(name: "SystemPackage", package: "swift-system")]),
+        .target(name: "Emulator", dependencies: ["Virtio", "Wire"]),
+        // Guest side: the virtio-net driver and the network stack (the "VM").
+        .target(name: "Guest", dependencies: ["Virtio", "Wire"]),
+        // pcap capture through libpcap.
+        .target(name: "Capture", dependencies: ["CPcap", "Wire"]),
+        // Composition: a Machine wires memory, device, guest and capture; the lab segment.
+        .target(name: "TapVM", dependencies: ["Wire", "Virtio", "HostTap", "Emulator", "Guest", "Capture",
+                                              .product(name: "SystemPackage", package: "swift-system")]),
+        .executableTarget(name: "tapvm", dependencies: ["TapVM", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+
+        .testTarget(name: "WireTests", dependencies: ["Wire"]),
+        .testTarget(name: "VirtioTests", dependencies: ["Virtio"]),
+        .testTarget(name: "HostTapTests", dependencies: ["HostTap", "Wire"]),
+        .testTarget(name: "EmulatorTests", dependencies: ["Emulator", "Virtio", "Wire"]),
+        .testTarget(name: "GuestTests", dependencies: ["Guest", "Virtio", "Wire"]),
+        .testTarget(name: "CaptureTests", dependencies: ["Capture", "Wire"]),
+        .testTarget(name: "TapVMTests", dependencies: ["TapVM", "Wire", "Guest"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,1 @@
+// Emulator: placeholder until its first file lands.

@@ -1,0 +1,1 @@
+// Guest: placeholder until its first file lands.

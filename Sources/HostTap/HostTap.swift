@@ -1,0 +1,1 @@
+// HostTap: placeholder until its first file lands.

@@ -1,0 +1,1 @@
+// TapVM: placeholder until its first file lands.
