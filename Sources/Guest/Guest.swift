@@ -1,1 +1,0 @@
-// Guest: placeholder until its first file lands.
