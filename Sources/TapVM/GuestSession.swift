@@ -1,0 +1,190 @@
+import Foundation
+import Guest
+import HostTap
+import Wire
+
+/// One guest on one card: attaches (creating a lab macvtap when asked), boots the machine, turns the guest's
+/// events into output lines, and takes everything down again. The main thread drives it; the device and vCPU
+/// threads only post to its mailbox.
+public final class GuestSession {
+    enum Message: Sendable {
+        case stack(StackEvent)
+        case signal(Int32)
+    }
+
+    public let options: RunOptions
+    public let printer: EventPrinter
+    public let mac: MACAddress
+    public let seed: UInt64
+    private let processStart: ContinuousClock.Instant
+    private let mailbox = Mailbox<Message>()
+    private var machine: Machine?
+    private var createdMacvtap: (lab: LabSegment, name: String)?
+    private var signals: SignalWatcher?
+
+    public private(set) var lease: DHCPLease?
+    public private(set) var interrupted = false
+    /// Per target, the round trips of the replies so far and whether the guest finished pinging it.
+    private var pingReplies: [IPv4Address: [Duration]] = [:]
+    public private(set) var pingResults: [(target: IPv4Address, sent: Int, received: Int, average: Duration?)] = []
+
+    /// Attaches and boots. On failure everything made so far is removed again.
+    public init(options: RunOptions, printer: EventPrinter, processStart: ContinuousClock.Instant) throws(TapVMError) {
+        self.options = options
+        self.printer = printer
+        self.processStart = processStart
+        var entropy = SystemRandomNumberGenerator()
+        seed = options.seed ?? entropy.next()
+        var generator = SeededGenerator(seed: seed)
+        mac = options.mac ?? Self.randomMAC(using: &generator)
+        let mailbox = self.mailbox
+        signals = SignalWatcher { number in mailbox.post(.signal(number)) }
+        do {
+            let tap = try attach()
+            let configuration = MachineConfiguration(mac: tap.mac, seed: generator.next(), hostname: options.hostname,
+                                                     pingTargets: options.pingTargets, pingCount: options.pingCount,
+                                                     trace: options.trace)
+            let machine = try Machine(tap: tap, configuration: configuration) { event in mailbox.post(.stack(event)) }
+            self.machine = machine
+            try machine.start()
+            printer.note("tapvm: guest \(tap.mac) booted on \(tap.name) (seed \(seed))")
+        } catch {
+            shutdown()
+            throw error
+        }
+    }
+
+    private func attach() throws(TapVMError) -> TapDevice {
+        let tap: TapDevice
+        do {
+            switch options.attachment {
+            case let .interface(name, netns):
+                tap = try TapDevice.open(interface: name, netns: netns)
+            case let .tapFD(fd):
+                tap = try TapDevice.adopt(fd: fd)
+            case let .lab(name):
+                let lab = try LabSegment(name: name)
+                try LabSegment.requireRoot("tapvm run --lab")
+                guard lab.exists else { throw TapVMError.labMissing(name) }
+                let interface = "tvm\(getpid() % 100_000)"
+                try lab.createMacvtap(name: interface, mac: mac.description)
+                createdMacvtap = (lab, interface)
+                tap = try TapDevice.open(interface: interface, netns: lab.clientNamespace)
+            }
+            // Offloads off (MACVTAP-FACTS §3b/3c): frames at most MTU-sized, checksums complete.
+            try tap.setOffload([])
+        } catch let error as TapError {
+            throw .tap(error)
+        } catch let error as TapVMError {
+            throw error
+        } catch {
+            throw .internal("\(error)")
+        }
+        return tap
+    }
+
+    /// A locally administered unicast MAC (02:xx:xx:xx:xx:xx) from the run's generator.
+    static func randomMAC(using generator: inout SeededGenerator) -> MACAddress {
+        let value = generator.next()
+        return MACAddress(0x02, UInt8(truncatingIfNeeded: value >> 32), UInt8(truncatingIfNeeded: value >> 24),
+                          UInt8(truncatingIfNeeded: value >> 16), UInt8(truncatingIfNeeded: value >> 8),
+                          UInt8(truncatingIfNeeded: value))
+    }
+
+    /// Handles messages until `done()` holds, `timeout` passes, or a signal arrives. Returns whether `done()` held.
+    @discardableResult
+    public func pump(timeout: Duration, until done: () -> Bool) -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while !done() {
+            if interrupted || ContinuousClock.now >= deadline { return false }
+            for message in mailbox.take(until: deadline) { handle(message) }
+        }
+        return true
+    }
+
+    private func handle(_ message: Message) {
+        switch message {
+        case let .signal(number):
+            printer.note("tapvm: \(number == SIGINT ? "SIGINT" : "SIGTERM"), shutting down")
+            interrupted = true
+        case let .stack(event):
+            handle(event)
+        }
+    }
+
+    private func handle(_ event: StackEvent) {
+        switch event {
+        case let .leaseBound(lease, phases):
+            self.lease = lease
+            printer.print(leaseLine(lease, phases: phases))
+        case let .leaseRenewed(lease):
+            self.lease = lease
+            printer.print(EventLine("renewed", [("address", .string("\(lease.address)")),
+                                                ("lease_seconds", .integer(lease.leaseTime.components.seconds))],
+                                    human: "lease renewed: \(lease.address) for \(lease.leaseTime.components.seconds) s"))
+        case let .leaseLost(reason):
+            lease = nil
+            printer.print(EventLine("lease_lost", [("reason", .string(reason))], human: "lease lost: \(reason)"))
+        case let .pingReply(target, _, roundTrip):
+            pingReplies[target, default: []].append(roundTrip)
+        case .pingTimeout:
+            break
+        case let .pingsFinished(target, sent, received):
+            let replies = pingReplies[target] ?? []
+            let average: Duration? = replies.isEmpty ? nil : replies.reduce(.zero, +) / replies.count
+            pingResults.append((target, sent, received, average))
+            printer.print(pingLine(direction: "guest-to-lan", target: "\(target)", sent: sent, received: received, average: average))
+        case .dhcp, .dropped:
+            break
+        @unknown default:
+            break
+        }
+    }
+
+    func leaseLine(_ lease: DHCPLease, phases: DHCPPhaseTimes) -> EventLine {
+        let elapsed = Self.milliseconds(ContinuousClock.now - processStart)
+        let phaseFields: [(String, JSONValue)] = [
+            ("discover", .number(phases.discoverSent.milliseconds)), ("offer", .number(phases.offerReceived.milliseconds)),
+            ("request", .number(phases.requestSent.milliseconds)), ("ack", .number(phases.ackReceived.milliseconds)),
+            ("bound", .number(phases.bound.milliseconds)),
+        ]
+        let fields: [(String, JSONValue)] = [
+            ("address", .string("\(lease.address)")), ("prefix_length", .integer(Int64(lease.prefixLength))),
+            ("router", lease.router.map { .string("\($0)") } ?? .null), ("server", .string("\(lease.server)")),
+            ("dns", .array(lease.dnsServers.map { .string("\($0)") })),
+            ("lease_seconds", .integer(lease.leaseTime.components.seconds)),
+            ("phases_ms", .object(phaseFields)), ("elapsed_ms", .number(elapsed)),
+        ]
+        let human = String(format: "lease: %@/%d from %@, router %@, %lld s; DISCOVER %.1f ms, OFFER %.1f, REQUEST %.1f, ACK %.1f, bound %.1f (%.1f ms since start)",
+                           "\(lease.address)", lease.prefixLength, "\(lease.server)", lease.router.map { "\($0)" } ?? "none",
+                           lease.leaseTime.components.seconds, phases.discoverSent.milliseconds, phases.offerReceived.milliseconds,
+                           phases.requestSent.milliseconds, phases.ackReceived.milliseconds, phases.bound.milliseconds, elapsed)
+        return EventLine("lease", fields, human: human)
+    }
+
+    func pingLine(direction: String, target: String, sent: Int, received: Int, average: Duration?) -> EventLine {
+        let rtt = average.map { JSONValue.number(Self.milliseconds($0)) } ?? .null
+        let human = "ping \(direction) \(target): \(received)/\(sent) replies" +
+            (average.map { String(format: ", average %.3f ms", Self.milliseconds($0)) } ?? "")
+        return EventLine("ping", [("direction", .string(direction)), ("target", .string(target)), ("ok", .bool(received > 0)),
+                                  ("rtt_ms", rtt), ("sent", .integer(Int64(sent))), ("received", .integer(Int64(received)))],
+                         human: human)
+    }
+
+    /// Stops the machine and deletes what this session created. Safe to call twice.
+    public func shutdown() {
+        machine?.stop()
+        if let machine { printer.note("tapvm: \(machine.countersSummary)") }
+        machine = nil
+        if let (lab, name) = createdMacvtap { lab.deleteMacvtap(name: name) }
+        createdMacvtap = nil
+        signals?.cancel()
+        signals = nil
+    }
+
+    deinit { shutdown() }
+
+    static func milliseconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) * 1000 + Double(duration.components.attoseconds) / 1e15
+    }
+}

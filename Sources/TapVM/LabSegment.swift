@@ -1,0 +1,192 @@
+import Foundation
+
+/// A throw-away LAN segment made of two network namespaces, as in `../shared/anchors/lab-up`:
+///
+/// ```
+///  NAME   (server/switch side): srv0  198.51.100.1/24, 2001:db8:1::1/64, dnsmasq (DHCPv4 + router advertisements)
+///            | veth
+///  NAME-c (LAN side):           lan0  the lower device for the guests' macvtaps (IPv6 off: it is only a lower)
+/// ```
+///
+/// Nothing outside these two namespaces is touched. dnsmasq runs with a pid file under `/run/tapvm/NAME`, and
+/// `down()` stops it by that pid (after checking the pid is still that dnsmasq) before deleting the namespaces.
+public struct LabSegment: Sendable {
+    public let name: String
+    public var serverNamespace: String { name }
+    public var clientNamespace: String { name + "-c" }
+    public let serverInterface = "srv0"
+    public let lowerInterface = "lan0"
+    public static let serverAddress = "198.51.100.1"
+    public static let serverIPv6Address = "2001:db8:1::1"
+    public static let poolStart = "198.51.100.50"
+    public static let poolEnd = "198.51.100.150"
+
+    /// The directory that holds dnsmasq's pid, lease and log files.
+    public var runDirectory: String { "/run/tapvm/" + name }
+    var pidFile: String { runDirectory + "/dnsmasq.pid" }
+    var leaseFile: String { runDirectory + "/dnsmasq.leases" }
+    public var logFile: String { runDirectory + "/dnsmasq.log" }
+
+    /// A lab named `name` (1-12 characters of a-z, 0-9, '-'; the default is `tapvm`).
+    public init(name: String = "tapvm") throws(TapVMError) {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyz0123456789-")
+        guard (1...12).contains(name.count), name.allSatisfy(allowed.contains), name.first != "-" else {
+            throw .invalidName(name)
+        }
+        self.name = name
+    }
+
+    /// Whether both namespaces exist.
+    public var exists: Bool {
+        let names = Self.namespaces()
+        return names.contains(serverNamespace) && names.contains(clientNamespace)
+    }
+
+    /// Builds the segment and starts dnsmasq. On any failure, whatever was made is deleted again.
+    public func up() throws(TapVMError) {
+        try Self.requireRoot("tapvm lab up")
+        for program in ["ip", "dnsmasq"] where Subprocess.which(program) == nil { throw .missingProgram(program) }
+        let existing = Self.namespaces()
+        if existing.contains(serverNamespace) || existing.contains(clientNamespace) { throw .labExists(name) }
+        do {
+            try build()
+        } catch {
+            try? down()
+            throw error
+        }
+    }
+
+    private func build() throws(TapVMError) {
+        let s = serverNamespace, c = clientNamespace
+        try Subprocess.check(["ip", "netns", "add", s])
+        try Subprocess.check(["ip", "netns", "add", c])
+        try Subprocess.check(["ip", "-n", s, "link", "set", "lo", "up"])
+        try Subprocess.check(["ip", "-n", c, "link", "set", "lo", "up"])
+        try Subprocess.check(["ip", "-n", s, "link", "add", serverInterface, "type", "veth",
+                              "peer", "name", lowerInterface, "netns", c])
+        // lan0 is only a lower device: keep its own IPv6 stack quiet (MACVTAP-FACTS §7 applies to it too).
+        try Subprocess.check(["ip", "netns", "exec", c, "sysctl", "-qw", "net.ipv6.conf.\(lowerInterface).disable_ipv6=1"])
+        try Subprocess.check(["ip", "-n", s, "addr", "add", Self.serverAddress + "/24", "dev", serverInterface])
+        try Subprocess.check(["ip", "-n", s, "addr", "add", Self.serverIPv6Address + "/64", "dev", serverInterface, "nodad"])
+        try Subprocess.check(["ip", "-n", s, "link", "set", serverInterface, "up"])
+        try Subprocess.check(["ip", "-n", c, "link", "set", lowerInterface, "up"])
+        try startDNSMasq()
+    }
+
+    private func startDNSMasq() throws(TapVMError) {
+        do {
+            try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
+            FileManager.default.createFile(atPath: leaseFile, contents: Data())
+        } catch {
+            throw .commandFailed("mkdir \(runDirectory)", "\(error)")
+        }
+        // --no-ping: dnsmasq would otherwise ping each new address for 3 s before offering it (anchors README).
+        try Subprocess.check([
+            "ip", "netns", "exec", serverNamespace, "dnsmasq", "--conf-file=/dev/null", "--port=0",
+            "--user=root", "--group=root", "--interface=\(serverInterface)", "--bind-interfaces",
+            "--dhcp-range=\(Self.poolStart),\(Self.poolEnd),255.255.255.0,1h",
+            "--dhcp-option=option:router,\(Self.serverAddress)",
+            "--dhcp-option=option:dns-server,\(Self.serverAddress)",
+            "--enable-ra", "--dhcp-range=2001:db8:1::,ra-only,64",
+            "--dhcp-authoritative", "--no-ping", "--log-dhcp", "--log-facility=\(logFile)",
+            "--dhcp-leasefile=\(leaseFile)", "--pid-file=\(pidFile)",
+        ])
+        // dnsmasq forks and writes its pid file; wait for it, bounded.
+        for _ in 0..<100 {
+            if dnsmasqPID() != nil { return }
+            usleep(20_000)
+        }
+        throw .timeout("waiting for dnsmasq to write \(pidFile)")
+    }
+
+    /// The pid of the dnsmasq this lab started, if its pid file names a live dnsmasq serving this lab.
+    public func dnsmasqPID() -> pid_t? {
+        guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
+              let pid = pid_t(text.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1,
+              let cmdline = try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline")) else { return nil }
+        let arguments = String(decoding: cmdline, as: UTF8.self).split(separator: "\0")
+        // End only a process we started: it must be dnsmasq with this lab's pid file.
+        guard arguments.first?.hasSuffix("dnsmasq") == true,
+              arguments.contains(where: { $0 == "--pid-file=\(pidFile)" }) else { return nil }
+        return pid
+    }
+
+    /// Stops dnsmasq (by its pid) and deletes both namespaces and the run directory. Safe to call on a lab that
+    /// is partly built or already gone.
+    public func down() throws(TapVMError) {
+        try Self.requireRoot("tapvm lab down")
+        if let pid = dnsmasqPID() {
+            kill(pid, SIGTERM)
+            for _ in 0..<100 where kill(pid, 0) == 0 { usleep(10_000) }
+            if kill(pid, 0) == 0 { kill(pid, SIGKILL) }
+        }
+        let existing = Self.namespaces()
+        var failure: TapVMError?
+        for namespace in [clientNamespace, serverNamespace] where existing.contains(namespace) {
+            do { try Subprocess.check(["ip", "netns", "del", namespace]) } catch { failure = error }
+        }
+        try? FileManager.default.removeItem(atPath: runDirectory)
+        if let failure { throw failure }
+    }
+
+    /// One line per fact: namespaces, dnsmasq, leases.
+    public func status() -> [String] {
+        guard exists else { return ["lab \(name): down"] }
+        var lines = ["lab \(name): up (server namespace \(serverNamespace), LAN namespace \(clientNamespace), lower \(lowerInterface))"]
+        if let pid = dnsmasqPID() { lines.append("dnsmasq: pid \(pid), pool \(Self.poolStart)-\(Self.poolEnd)") }
+        else { lines.append("dnsmasq: not running") }
+        if let leases = try? String(contentsOfFile: leaseFile, encoding: .utf8) {
+            for lease in leases.split(separator: "\n") { lines.append("lease: \(lease)") }
+        }
+        if let links = try? Subprocess.run(["ip", "-n", clientNamespace, "-br", "link"]) {
+            for link in links.standardOutput.split(separator: "\n") { lines.append("link: \(link)") }
+        }
+        return lines
+    }
+
+    /// Pings `address` from the server namespace with the kernel's ping (the LAN talking to the guest).
+    /// Returns the average round trip, or nil when no reply came.
+    public func pingFromServer(_ address: String, count: Int = 3) throws(TapVMError) -> Duration? {
+        let result = try Subprocess.run(["ping", "-n", "-c", "\(count)", "-i", "0.2", "-W", "1", address].prefixedNetns(serverNamespace),
+                                        timeout: .seconds(count + 5))
+        // "rtt min/avg/max/mdev = 0.051/0.069/0.090/0.016 ms"
+        guard result.succeeded, let line = result.standardOutput.split(separator: "\n").last(where: { $0.contains("min/avg/max") }),
+              let values = line.split(separator: "=").last?.split(separator: "/"), values.count >= 2,
+              let average = Double(values[1].trimmingCharacters(in: .whitespaces)) else { return nil }
+        return .microseconds(Int64(average * 1000))
+    }
+
+    /// Creates a bridge-mode macvtap on the lab's lower device with IPv6 disabled on it before it goes up
+    /// (MACVTAP-FACTS §7: otherwise the host kernel runs its own IPv6 stack with the guest's MAC).
+    public func createMacvtap(name interface: String, mac: String) throws(TapVMError) {
+        let c = clientNamespace
+        try Subprocess.check(["ip", "-n", c, "link", "add", "link", lowerInterface, "name", interface,
+                              "address", mac, "type", "macvtap", "mode", "bridge"])
+        do {
+            try Subprocess.check(["ip", "netns", "exec", c, "sysctl", "-qw", "net.ipv6.conf.\(interface).disable_ipv6=1"])
+            try Subprocess.check(["ip", "-n", c, "link", "set", interface, "up"])
+        } catch {
+            deleteMacvtap(name: interface)
+            throw error
+        }
+    }
+
+    /// Deletes a macvtap made by `createMacvtap` (ignores one that is already gone).
+    public func deleteMacvtap(name interface: String) {
+        _ = try? Subprocess.run(["ip", "-n", clientNamespace, "link", "del", interface])
+    }
+
+    static func namespaces() -> Set<String> {
+        guard let result = try? Subprocess.run(["ip", "netns", "list"]) else { return [] }
+        return Set(result.standardOutput.split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) })
+    }
+
+    static func requireRoot(_ what: String) throws(TapVMError) {
+        guard geteuid() == 0 else { throw .notRoot(what) }
+    }
+}
+
+extension Array where Element == String {
+    /// `["ip", "netns", "exec", NS] + self`.
+    func prefixedNetns(_ namespace: String) -> [String] { ["ip", "netns", "exec", namespace] + self }
+}

@@ -1,0 +1,38 @@
+import Guest
+import Wire
+
+/// Where the guest's card is plugged in (DESIGN.md, "ATTACH").
+public enum Attachment: Sendable, Equatable {
+    /// An existing macvtap, found through sysfs inside `netns` and verified by MAC.
+    case interface(name: String, netns: String?)
+    /// An fd inherited from the parent, as libvirt hands one to QEMU.
+    case tapFD(Int32)
+    /// A bridge-mode macvtap created on the lab's lower device for this run and deleted at its end.
+    case lab(name: String)
+}
+
+/// When `tapvm run` ends on its own (otherwise SIGINT or SIGTERM end it).
+public enum ExitCondition: Sendable, Equatable {
+    case never
+    /// Once the first lease is bound (and any requested pings are done).
+    case lease
+    case after(Duration)
+}
+
+/// Everything a guest run needs to know.
+public struct RunOptions: Sendable {
+    public var attachment: Attachment
+    public var mac: MACAddress?
+    public var seed: UInt64?
+    public var hostname: String?
+    /// Addresses the guest pings once its lease is bound (`--ping ADDR`).
+    public var pingTargets: [PingTarget] = []
+    public var pingCount = 3
+    public var exitAfter: ExitCondition = .never
+    /// How long to wait for a lease before a run with `exitAfter: .lease` fails.
+    public var leaseTimeout: Duration = .seconds(30)
+    public var pcapPath: String?
+    public var trace = false
+
+    public init(attachment: Attachment) { self.attachment = attachment }
+}

@@ -1,1 +1,0 @@
-// TapVM: placeholder until its first file lands.
