@@ -21,6 +21,11 @@ extension TapDevice {
         try NetworkName.validateInterface(interface)
         if let netns { try NetworkName.requireNamespace(netns) }
         let node = try MacvtapNode.locate(interface: interface, netns: netns)
+        return try open(node: node, interface: interface)
+    }
+
+    /// Opens the character device `node` (found in sysfs for `interface`) and verifies MAC and name on the fd.
+    static func open(node: MacvtapNode, interface: String) throws(TapError) -> TapDevice {
         let fd = try openPrivateNode(node, interface: interface)
         do throws(TapError) {
             let device = try probe(fd: fd, interface: interface)

@@ -31,6 +31,24 @@ struct TapDeviceTests {
         }
     }
 
+    /// MACVTAP-FACTS §0: a node may belong to another device; the MAC check on the fd catches it.
+    @Test func aNodeOfAnotherDeviceIsRefusedByMAC() throws {
+        try withLab { lab in
+            _ = try lab.addMacvtaps()
+            let nodeB = try MacvtapNode.locate(interface: "mvB", netns: lab.netns)
+            #expect(nodeB.mac == Lab.macB)
+            var stale = nodeB
+            stale.mac = Lab.macA  // sysfs said mvA's MAC, but the numbers lead to mvB
+            #expect(throws: TapError.macMismatch(interface: "mvA", expected: Lab.macA, got: Lab.macB)) {
+                try TapDevice.open(node: stale, interface: "mvA")
+            }
+            // Right MAC, wrong name.
+            #expect(throws: TapError.nameMismatch(expected: "mvA", got: "mvB")) {
+                try TapDevice.open(node: nodeB, interface: "mvA")
+            }
+        }
+    }
+
     @Test func aFrameWrittenOnOneBridgeMacvtapIsReadOnItsSibling() throws {
         try withLab { lab in
             _ = try lab.addMacvtaps()
