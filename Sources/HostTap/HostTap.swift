@@ -1,1 +1,0 @@
-// HostTap: placeholder until its first file lands.
