@@ -86,7 +86,8 @@ public enum SystemCommand {
         return result
     }
 
-    private static func locate(_ name: String) -> String? {
+    /// The full path of `name` in `searchPath`, or nil when it is not installed.
+    public static func locate(_ name: String) -> String? {
         if name.hasPrefix("/") { return name }
         for directory in searchPath.split(separator: ":") {
             let candidate = "\(directory)/\(name)"

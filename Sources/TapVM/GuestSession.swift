@@ -14,7 +14,8 @@ public final class GuestSession {
 
     public let options: RunOptions
     public let printer: EventPrinter
-    public let mac: MACAddress
+    /// The guest's MAC: chosen from the seed (or --mac) for a lab macvtap, the interface's own otherwise.
+    public private(set) var mac: MACAddress
     public let seed: UInt64
     private let processStart: ContinuousClock.Instant
     private let mailbox = Mailbox<Message>()
@@ -41,11 +42,11 @@ public final class GuestSession {
         signals = SignalWatcher { number in mailbox.post(.signal(number)) }
         do {
             let tap = try attach()
-            let configuration = MachineConfiguration(mac: tap.mac, seed: generator.next(), hostname: options.hostname,
-                                                     pingTargets: options.pingTargets, pingCount: options.pingCount,
-                                                     trace: options.trace)
+            let configuration = MachineConfiguration(seed: generator.next(), hostname: options.hostname,
+                                                     pingTargets: options.pingTargets, pingCount: options.pingCount)
             let machine = try Machine(tap: tap, configuration: configuration) { event in mailbox.post(.stack(event)) }
             self.machine = machine
+            mac = machine.mac
             try machine.start()
             printer.note("tapvm: guest \(tap.mac) booted on \(tap.name) (seed \(seed))")
         } catch {
@@ -135,8 +136,6 @@ public final class GuestSession {
             pingResults.append((target, sent, received, average))
             printer.print(pingLine(direction: "guest-to-lan", target: "\(target)", sent: sent, received: received, average: average))
         case .dhcp, .dropped:
-            break
-        @unknown default:
             break
         }
     }

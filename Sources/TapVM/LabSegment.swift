@@ -1,4 +1,5 @@
 import Foundation
+import HostTap
 
 /// A throw-away LAN segment made of two network namespaces, as in `../shared/anchors/lab-up`:
 ///
@@ -45,7 +46,7 @@ public struct LabSegment: Sendable {
     /// Builds the segment and starts dnsmasq. On any failure, whatever was made is deleted again.
     public func up() throws(TapVMError) {
         try Self.requireRoot("tapvm lab up")
-        for program in ["ip", "dnsmasq"] where Subprocess.which(program) == nil { throw .missingProgram(program) }
+        for program in ["ip", "dnsmasq"] where SystemCommand.locate(program) == nil { throw .missingProgram(program) }
         let existing = Self.namespaces()
         if existing.contains(serverNamespace) || existing.contains(clientNamespace) { throw .labExists(name) }
         do {
@@ -58,18 +59,18 @@ public struct LabSegment: Sendable {
 
     private func build() throws(TapVMError) {
         let s = serverNamespace, c = clientNamespace
-        try Subprocess.check(["ip", "netns", "add", s])
-        try Subprocess.check(["ip", "netns", "add", c])
-        try Subprocess.check(["ip", "-n", s, "link", "set", "lo", "up"])
-        try Subprocess.check(["ip", "-n", c, "link", "set", "lo", "up"])
-        try Subprocess.check(["ip", "-n", s, "link", "add", serverInterface, "type", "veth",
+        try run(["ip", "netns", "add", s])
+        try run(["ip", "netns", "add", c])
+        try run(["ip", "-n", s, "link", "set", "lo", "up"])
+        try run(["ip", "-n", c, "link", "set", "lo", "up"])
+        try run(["ip", "-n", s, "link", "add", serverInterface, "type", "veth",
                               "peer", "name", lowerInterface, "netns", c])
         // lan0 is only a lower device: keep its own IPv6 stack quiet (MACVTAP-FACTS §7 applies to it too).
-        try Subprocess.check(["ip", "netns", "exec", c, "sysctl", "-qw", "net.ipv6.conf.\(lowerInterface).disable_ipv6=1"])
-        try Subprocess.check(["ip", "-n", s, "addr", "add", Self.serverAddress + "/24", "dev", serverInterface])
-        try Subprocess.check(["ip", "-n", s, "addr", "add", Self.serverIPv6Address + "/64", "dev", serverInterface, "nodad"])
-        try Subprocess.check(["ip", "-n", s, "link", "set", serverInterface, "up"])
-        try Subprocess.check(["ip", "-n", c, "link", "set", lowerInterface, "up"])
+        try run(["ip", "netns", "exec", c, "sysctl", "-qw", "net.ipv6.conf.\(lowerInterface).disable_ipv6=1"])
+        try run(["ip", "-n", s, "addr", "add", Self.serverAddress + "/24", "dev", serverInterface])
+        try run(["ip", "-n", s, "addr", "add", Self.serverIPv6Address + "/64", "dev", serverInterface, "nodad"])
+        try run(["ip", "-n", s, "link", "set", serverInterface, "up"])
+        try run(["ip", "-n", c, "link", "set", lowerInterface, "up"])
         try startDNSMasq()
     }
 
@@ -81,7 +82,7 @@ public struct LabSegment: Sendable {
             throw .commandFailed("mkdir \(runDirectory)", "\(error)")
         }
         // --no-ping: dnsmasq would otherwise ping each new address for 3 s before offering it (anchors README).
-        try Subprocess.check([
+        try run([
             "ip", "netns", "exec", serverNamespace, "dnsmasq", "--conf-file=/dev/null", "--port=0",
             "--user=root", "--group=root", "--interface=\(serverInterface)", "--bind-interfaces",
             "--dhcp-range=\(Self.poolStart),\(Self.poolEnd),255.255.255.0,1h",
@@ -123,7 +124,7 @@ public struct LabSegment: Sendable {
         let existing = Self.namespaces()
         var failure: TapVMError?
         for namespace in [clientNamespace, serverNamespace] where existing.contains(namespace) {
-            do { try Subprocess.check(["ip", "netns", "del", namespace]) } catch { failure = error }
+            do { try run(["ip", "netns", "del", namespace]) } catch { failure = error }
         }
         try? FileManager.default.removeItem(atPath: runDirectory)
         if let failure { throw failure }
@@ -138,7 +139,7 @@ public struct LabSegment: Sendable {
         if let leases = try? String(contentsOfFile: leaseFile, encoding: .utf8) {
             for lease in leases.split(separator: "\n") { lines.append("lease: \(lease)") }
         }
-        if let links = try? Subprocess.run(["ip", "-n", clientNamespace, "-br", "link"]) {
+        if let links = try? SystemCommand.run(["ip", "-n", clientNamespace, "-br", "link"]) {
             for link in links.standardOutput.split(separator: "\n") { lines.append("link: \(link)") }
         }
         return lines
@@ -147,10 +148,16 @@ public struct LabSegment: Sendable {
     /// Pings `address` from the server namespace with the kernel's ping (the LAN talking to the guest).
     /// Returns the average round trip, or nil when no reply came.
     public func pingFromServer(_ address: String, count: Int = 3) throws(TapVMError) -> Duration? {
-        let result = try Subprocess.run(["ping", "-n", "-c", "\(count)", "-i", "0.2", "-W", "1", address].prefixedNetns(serverNamespace),
-                                        timeout: .seconds(count + 5))
+        guard SystemCommand.locate("ping") != nil else { throw .missingProgram("ping") }
+        let result: CommandResult
+        do {
+            result = try SystemCommand.run(["ip", "netns", "exec", serverNamespace, "ping", "-n", "-c", "\(count)",
+                                            "-i", "0.2", "-W", "1", address], timeout: Double(count + 5))
+        } catch {
+            throw .tap(error)
+        }
         // "rtt min/avg/max/mdev = 0.051/0.069/0.090/0.016 ms"
-        guard result.succeeded, let line = result.standardOutput.split(separator: "\n").last(where: { $0.contains("min/avg/max") }),
+        guard result.status == 0, let line = result.standardOutput.split(separator: "\n").last(where: { $0.contains("min/avg/max") }),
               let values = line.split(separator: "=").last?.split(separator: "/"), values.count >= 2,
               let average = Double(values[1].trimmingCharacters(in: .whitespaces)) else { return nil }
         return .microseconds(Int64(average * 1000))
@@ -160,11 +167,11 @@ public struct LabSegment: Sendable {
     /// (MACVTAP-FACTS §7: otherwise the host kernel runs its own IPv6 stack with the guest's MAC).
     public func createMacvtap(name interface: String, mac: String) throws(TapVMError) {
         let c = clientNamespace
-        try Subprocess.check(["ip", "-n", c, "link", "add", "link", lowerInterface, "name", interface,
+        try run(["ip", "-n", c, "link", "add", "link", lowerInterface, "name", interface,
                               "address", mac, "type", "macvtap", "mode", "bridge"])
         do {
-            try Subprocess.check(["ip", "netns", "exec", c, "sysctl", "-qw", "net.ipv6.conf.\(interface).disable_ipv6=1"])
-            try Subprocess.check(["ip", "-n", c, "link", "set", interface, "up"])
+            try run(["ip", "netns", "exec", c, "sysctl", "-qw", "net.ipv6.conf.\(interface).disable_ipv6=1"])
+            try run(["ip", "-n", c, "link", "set", interface, "up"])
         } catch {
             deleteMacvtap(name: interface)
             throw error
@@ -173,12 +180,18 @@ public struct LabSegment: Sendable {
 
     /// Deletes a macvtap made by `createMacvtap` (ignores one that is already gone).
     public func deleteMacvtap(name interface: String) {
-        _ = try? Subprocess.run(["ip", "-n", clientNamespace, "link", "del", interface])
+        _ = try? SystemCommand.run(["ip", "-n", clientNamespace, "link", "del", interface])
     }
 
     static func namespaces() -> Set<String> {
-        guard let result = try? Subprocess.run(["ip", "netns", "list"]) else { return [] }
+        guard let result = try? SystemCommand.run(["ip", "netns", "list"]) else { return [] }
         return Set(result.standardOutput.split(separator: "\n").compactMap { $0.split(separator: " ").first.map(String.init) })
+    }
+
+    /// Runs one setup command; a failure becomes a one-line error naming the command.
+    @discardableResult
+    private func run(_ argv: [String]) throws(TapVMError) -> CommandResult {
+        do { return try SystemCommand.check(argv, timeout: 20) } catch { throw .tap(error) }
     }
 
     static func requireRoot(_ what: String) throws(TapVMError) {
@@ -186,7 +199,3 @@ public struct LabSegment: Sendable {
     }
 }
 
-extension Array where Element == String {
-    /// `["ip", "netns", "exec", NS] + self`.
-    func prefixedNetns(_ namespace: String) -> [String] { ["ip", "netns", "exec", namespace] + self }
-}

@@ -1,0 +1,108 @@
+import Emulator
+import Guest
+import HostTap
+import Virtio
+import Wire
+
+/// What a machine is made of, apart from its card's fd.
+public struct MachineConfiguration: Sendable {
+    /// Seed of the guest's generator (xids, jitter, delays).
+    public var seed: UInt64
+    public var hostname: String?
+    public var pingTargets: [PingTarget]
+    public var pingCount: Int
+    /// Guest memory: rings and buffers for two 256-entry queues fit in well under 2 MiB.
+    public var memorySize = 4 << 20
+    public var queueSize: UInt16 = 256
+
+    public init(seed: UInt64, hostname: String? = nil, pingTargets: [PingTarget] = [], pingCount: Int = 3) {
+        self.seed = seed
+        self.hostname = hostname
+        self.pingTargets = pingTargets
+        self.pingCount = pingCount
+    }
+}
+
+/// One virtual machine with one virtio-net card on a tap fd:
+///
+/// ```
+///  TapDevice -- TapBackend -- NetDevice (device thread) ==[ GuestMemory: RX/TX split rings ]== VirtioNetDriver
+///                                 |  InterruptLine ------------------------------------->  VCPU (vCPU thread)
+///                                 |  <------------------------------------------ Doorbells     NetworkStack
+/// ```
+///
+/// The host side is built first (the card exists before the guest boots); the guest's driver then probes it
+/// through the `Transport` registers as Linux's virtio_net does, reads its MAC from the config space, and the
+/// vCPU thread boots the stack. Stack events reach `onEvent` on the vCPU thread.
+public final class Machine: @unchecked Sendable {
+    public let tap: TapDevice
+    public let memory: GuestMemory
+    public let transport: Transport
+    public let device: NetDevice
+    public let driver: VirtioNetDriver
+    public let stack: NetworkStack
+    /// The guest's MAC, as its driver read it from the card's config space.
+    public let mac: MACAddress
+    private let deviceThread: DeviceThread
+    private let vcpu: VCPU
+    private var running = false
+
+    public init(tap: TapDevice, configuration: MachineConfiguration,
+                onEvent: @escaping @Sendable (StackEvent) -> Void) throws(TapVMError) {
+        self.tap = tap
+        memory = GuestMemory(size: configuration.memorySize)
+        transport = Transport(deviceFeatures: [.version1, .netMAC, .netStatus, .ringEventIndex],
+                              maximumQueueSize: configuration.queueSize, config: VirtioNetConfig(mac: tap.mac))
+        do {
+            let interrupt = try InterruptLine()
+            let receiveDoorbell = try Doorbell(queueIndex: 0)
+            let transmitDoorbell = try Doorbell(queueIndex: 1)
+            device = NetDevice(memory: memory, transport: transport, backend: TapBackend(tap: tap), interrupt: interrupt)
+            deviceThread = try DeviceThread(device: device, receiveDoorbell: receiveDoorbell, transmitDoorbell: transmitDoorbell)
+            driver = try VirtioNetDriver(memory: memory, transport: transport, rxDoorbell: receiveDoorbell,
+                                         txDoorbell: transmitDoorbell, interrupt: interrupt, queueSize: configuration.queueSize)
+            mac = driver.macAddress ?? tap.mac
+            var stackConfiguration = StackConfiguration(mac: mac, hostname: configuration.hostname,
+                                                        pingTargets: configuration.pingTargets, pingCount: configuration.pingCount)
+            stackConfiguration.pingCount = configuration.pingCount
+            let stack = NetworkStack(configuration: stackConfiguration, random: SeededGenerator(seed: configuration.seed))
+            self.stack = stack
+            // Runs on the vCPU thread, the only thread that touches the stack.
+            vcpu = try VCPU(driver: driver, stack: stack, clock: MonotonicClock(), interrupt: interrupt, onIdle: {
+                for event in stack.drainEvents() { onEvent(event) }
+            })
+        } catch {
+            throw .guest("cannot build the machine: \(error)")
+        }
+    }
+
+    /// Starts the device thread, then boots the guest on its vCPU thread.
+    public func start() throws(TapVMError) {
+        guard !running else { return }
+        do {
+            try deviceThread.start()
+            try vcpu.start()
+        } catch {
+            _ = deviceThread.stop()
+            throw .guest("cannot start the machine's threads: \(error)")
+        }
+        running = true
+    }
+
+    /// Stops the vCPU, then the device, and closes the fd. Safe to call twice.
+    public func stop() {
+        guard running else { tap.close(); return }
+        running = false
+        vcpu.stop()
+        _ = deviceThread.stop()
+        tap.close()
+    }
+
+    /// One line of the card's counters, for the end of a run.
+    public var countersSummary: String {
+        let c = device.counters.snapshot()
+        return "device: rx \(c.rxFrames) frames/\(c.rxBytes) B, tx \(c.txFrames) frames/\(c.txBytes) B, " +
+            "no-buffer \(c.rxNoBuffer), truncated \(c.rxTruncated), errors rx \(c.rxErrors)/tx \(c.txErrors)/queue \(c.queueErrors), " +
+            "interrupts \(c.interruptsRaised), doorbells \(c.doorbells)"
+    }
+}
