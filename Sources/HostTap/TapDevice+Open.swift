@@ -15,7 +15,8 @@ extension TapDevice {
     /// on the fd against sysfs. Offloads are left as they are: callers normally follow with `setOffload([])`.
     /// Each open is one more queue of the device and splits its traffic with other opens (§6).
     /// - Throws: `invalidName`, `noSuchNamespace`, `noSuchInterface`, `notAMacvtap`, `permissionDenied`,
-    ///   `macMismatch`/`nameMismatch` (the node belonged to another device; the fd is closed), `deviceBusy`,
+    ///   `macMismatch`/`nameMismatch` (the node belonged to another device; the fd is closed), `sharedDevice`
+    ///   (another process holds a queue of it, which would split the traffic), `deviceBusy`,
     ///   `deviceGone`, `systemCallFailed`, `commandFailed`.
     public static func open(interface: String, netns: String?) throws(TapError) -> TapDevice {
         try NetworkName.validateInterface(interface)
@@ -36,6 +37,10 @@ extension TapDevice {
             guard device.name == interface else {
                 device.release()
                 throw TapError.nameMismatch(expected: interface, got: device.name)
+            }
+            if let holder = otherHolders(of: fd).first {
+                device.release()
+                throw TapError.sharedDevice(interface: interface, holder: holder)
             }
             return device
         } catch {

@@ -29,6 +29,8 @@ public enum TapError: Error, Equatable, Sendable, CustomStringConvertible {
     case nameMismatch(expected: String, got: String)
     /// All 256 queues of the macvtap are open (EBUSY, MACVTAP-FACTS §6).
     case deviceBusy(interface: String)
+    /// Another process already holds a queue of the macvtap: two opens split the traffic (MACVTAP-FACTS §6).
+    case sharedDevice(interface: String, holder: TapHolder)
     /// The device was deleted (ENOLINK from an ioctl, ENODEV/ENXIO from open). MACVTAP-FACTS §3g.
     case deviceGone(interface: String)
     /// An ioctl failed for another reason.
@@ -70,6 +72,8 @@ public enum TapError: Error, Equatable, Sendable, CustomStringConvertible {
             "the device node found for '\(interface)' belongs to another device (MAC \(got), expected \(expected)); the device was probably re-created, try again"
         case let .nameMismatch(expected, got):
             "the device node found for '\(expected)' belongs to interface '\(got)'; the device was probably re-created, try again"
+        case let .sharedDevice(interface, holder):
+            "'\(interface)' is already open in \(holder): a second open would split its traffic between the two (MACVTAP-FACTS §6); stop that process first"
         case let .deviceBusy(interface):
             "'\(interface)' has all its 256 queues open (EBUSY); close other users of the macvtap"
         case let .deviceGone(interface):
