@@ -55,6 +55,7 @@ public final class NetworkStack: FrameStack {
         runDHCP(now: now)
     }
 
+    /// Demultiplexes one received frame by destination MAC and EtherType; anything not for us is a counted drop.
     public func receive(frame: UnsafeRawBufferPointer, now: Instant) {
         counters.ethernet.received += 1
         let ethernet: EthernetFrame
@@ -70,12 +71,14 @@ public final class NetworkStack: FrameStack {
         }
     }
 
+    /// Runs the DHCP timers, ARP retries and expiries, and due echo requests and timeouts.
     public func poll(now: Instant) {
         runDHCP(now: now)
         runNeighbors(now: now)
         runPinger(now: now)
     }
 
+    /// The earliest of the DHCP client's, the ARP cache's and the pinger's deadlines.
     public func nextDeadline() -> Instant? {
         [dhcpClient.nextDeadline, neighbors.nextDeadline, pinger.nextDeadline].compactMap { $0 }.min()
     }

@@ -34,7 +34,9 @@ public enum DropReason: String, Sendable, CaseIterable, Hashable {
 
 /// Frames and packets per protocol, in and out.
 public struct ProtocolCounters: Sendable, Equatable {
+    /// Frames or packets of this protocol that reached its input (before its own checks).
     public var received = 0
+    /// Frames or packets of this protocol handed to the layer below.
     public var transmitted = 0
     public init() {}
 }
