@@ -1,0 +1,170 @@
+import Wire
+
+/// The guest's network stack: Ethernet II, ARP, IPv4, ICMP echo, UDP and a DHCPv4 client, as a sans-IO core.
+///
+/// The vCPU loop hands it received frames (`receive(frame:now:)`), runs its timers (`poll(now:)` at
+/// `nextDeadline()`), and takes the frames it wants sent (`dequeueTransmit()`). It never reads a clock and never
+/// blocks; all randomness comes from the `SeededGenerator` it was given, so the same seed and the same input give the
+/// same bytes out. Every received frame is either consumed or a counted drop with a `DropReason`.
+public final class NetworkStack: FrameStack {
+    public let configuration: StackConfiguration
+    var random: SeededGenerator
+    var dhcpClient: DHCPClient
+    /// The IPv4 configuration from the lease; nil until bound.
+    public internal(set) var interface: IPv4Interface?
+    var neighbors = NeighborCache()
+    var pinger: ICMPEcho
+    var transmitQueue: [[UInt8]] = []
+    var events: [StackEvent] = []
+    public internal(set) var counters = StackCounters()
+    /// The IPv4 identification of the next datagram (RFC 791 §3.2; RFC 6864 allows a simple counter).
+    var nextIdentification: UInt16
+    /// Pings asked for before the lease was bound, started at bind.
+    var deferredPings: [(target: IPv4Address, count: Int)] = []
+    var configuredPingsStarted = false
+
+    /// A stack for the guest with `configuration`; `random` seeds the DHCP client, the IPv4 identification and the
+    /// ICMP identifiers.
+    public init(configuration: StackConfiguration, random: SeededGenerator) {
+        self.configuration = configuration
+        var random = random
+        dhcpClient = DHCPClient(mac: configuration.mac, hostname: configuration.hostname,
+                                configuration: configuration.dhcp, random: random.split())
+        nextIdentification = UInt16.random(in: .min ... .max, using: &random)
+        pinger = ICMPEcho(interval: configuration.pingInterval, timeout: configuration.pingTimeout)
+        self.random = random
+    }
+
+    /// The lease in force, if any.
+    public var lease: DHCPLease? { dhcpClient.lease }
+
+    /// The DHCP client's state.
+    public var dhcpState: DHCPClient.State { dhcpClient.state }
+
+    /// Events since the last call, in order.
+    public func drainEvents() -> [StackEvent] {
+        defer { events.removeAll() }
+        return events
+    }
+
+    // MARK: FrameStack
+
+    /// Starts the DHCP client (INIT); the DISCOVER goes out at once. RFC 2131 §4.4.1.
+    public func start(now: Instant) {
+        dhcpClient.start(now: now)
+        runDHCP(now: now)
+    }
+
+    /// Demultiplexes one received frame by destination MAC and EtherType; anything not for us is a counted drop.
+    public func receive(frame: UnsafeRawBufferPointer, now: Instant) {
+        counters.ethernet.received += 1
+        let ethernet: EthernetFrame
+        do { ethernet = try EthernetFrame(frame) } catch { return drop(.ethernetMalformed) }
+        let destination = ethernet.destination
+        if destination != configuration.mac && !destination.isBroadcast {
+            return drop(destination.isMulticast ? .multicastNotJoined : .notOurMAC)
+        }
+        switch ethernet.etherType {
+        case .arp: receiveARP(ethernet.payload, now: now)
+        case .ipv4: receiveIPv4(ethernet.payload, now: now)
+        default: drop(.unsupportedEtherType)
+        }
+    }
+
+    /// Runs the DHCP timers, ARP retries and expiries, and due echo requests and timeouts.
+    public func poll(now: Instant) {
+        runDHCP(now: now)
+        runNeighbors(now: now)
+        runPinger(now: now)
+    }
+
+    /// The earliest of the DHCP client's, the ARP cache's and the pinger's deadlines.
+    public func nextDeadline() -> Instant? {
+        [dhcpClient.nextDeadline, neighbors.nextDeadline, pinger.nextDeadline].compactMap { $0 }.min()
+    }
+
+    public func dequeueTransmit() -> [UInt8]? {
+        transmitQueue.isEmpty ? nil : transmitQueue.removeFirst()
+    }
+
+    public func requeueTransmit(_ frame: [UInt8]) {
+        transmitQueue.insert(frame, at: 0)
+    }
+
+    // MARK: Commands
+
+    /// Pings `target` `count` times (`pingInterval` apart, `pingTimeout` each). Before a lease is bound the pings
+    /// wait for the bind.
+    public func ping(_ target: IPv4Address, count: Int, now: Instant) {
+        guard interface != nil else {
+            deferredPings.append((target, count))
+            return
+        }
+        pinger.start(target: target, count: count, identifier: UInt16.random(in: .min ... .max, using: &random), now: now)
+        runPinger(now: now)
+    }
+
+    /// Gives the lease back with a DHCPRELEASE unicast to the server (RFC 2131 §4.4.6); the client then stays idle.
+    public func release(now: Instant) {
+        dhcpClient.release(now: now)
+        runDHCP(now: now)
+    }
+
+    // MARK: Internals shared by the protocol files
+
+    func drop(_ reason: DropReason, count: Int = 1) {
+        guard count > 0 else { return }
+        counters.drops[reason, default: 0] += count
+        for _ in 0 ..< count { events.append(.dropped(reason: reason.rawValue)) }
+    }
+
+    /// Sends what the DHCP client has due, then applies its events (the RELEASE must leave before the address goes).
+    func runDHCP(now: Instant) {
+        for outgoing in dhcpClient.poll(now: now) { sendDHCP(outgoing, now: now) }
+        for event in dhcpClient.drainEvents() {
+            switch event {
+            case let .transition(transition):
+                events.append(.dhcp(transition))
+            case let .bound(lease, times):
+                interface = IPv4Interface(lease: lease)
+                events.append(.leaseBound(lease, times))
+                startPingsAfterBind(lease: lease, now: now)
+            case let .renewed(lease):
+                interface = IPv4Interface(lease: lease)
+                events.append(.leaseRenewed(lease))
+            case let .lost(reason):
+                interface = nil
+                events.append(.leaseLost(reason: reason))
+            }
+        }
+    }
+
+    func startPingsAfterBind(lease: DHCPLease, now: Instant) {
+        if !configuredPingsStarted {
+            configuredPingsStarted = true
+            for target in configuration.pingTargets {
+                switch target {
+                case .router:
+                    if let router = lease.router { deferredPings.append((router, configuration.pingCount)) }
+                case let .address(address):
+                    deferredPings.append((address, configuration.pingCount))
+                }
+            }
+        }
+        let pending = deferredPings
+        deferredPings.removeAll()
+        for (target, count) in pending { ping(target, count: count, now: now) }
+    }
+
+    func runNeighbors(now: Instant) {
+        let due = neighbors.poll(now: now)
+        for address in due.requests { sendARPRequest(for: address) }
+        for failure in due.failures { drop(.arpResolutionFailed, count: failure.droppedPackets) }
+    }
+
+    func runPinger(now: Instant) {
+        let (requests, pingEvents) = pinger.poll(now: now)
+        events += pingEvents
+        for request in requests { sendICMP(request.message, to: request.target, now: now) }
+    }
+}

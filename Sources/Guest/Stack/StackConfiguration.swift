@@ -1,0 +1,33 @@
+import Wire
+
+/// Whom the stack pings once the lease is bound.
+public enum PingTarget: Sendable, Equatable {
+    /// The router the lease names (option 3); skipped when the lease has none.
+    case router
+    case address(IPv4Address)
+}
+
+/// How the guest's network stack is set up.
+public struct StackConfiguration: Sendable {
+    /// The guest's MAC: the Ethernet source, the DHCP chaddr and client identifier.
+    public var mac: MACAddress
+    /// Sent as DHCP option 12 (RFC 2132 §3.14) when set.
+    public var hostname: String?
+    /// Pinged once the first lease is bound.
+    public var pingTargets: [PingTarget]
+    /// Echo requests per target.
+    public var pingCount: Int
+    /// Time between two echo requests to one target.
+    public var pingInterval: Duration = .seconds(1)
+    /// How long an echo request waits for its reply.
+    public var pingTimeout: Duration = .seconds(1)
+    /// The DHCP client's timings (retransmission, retries).
+    public var dhcp = DHCPClient.Configuration()
+
+    public init(mac: MACAddress, hostname: String? = nil, pingTargets: [PingTarget] = [], pingCount: Int = 3) {
+        self.mac = mac
+        self.hostname = hostname
+        self.pingTargets = pingTargets
+        self.pingCount = pingCount
+    }
+}

@@ -1,0 +1,106 @@
+import Testing
+@testable import Guest
+import Wire
+
+/// The DHCP client on its own, driven with DHCPMessage values (RFC 2131 §4.1, §4.4).
+@Suite struct DHCPClientTests {
+    func offer(for message: DHCPMessage, type: DHCPMessageType = .offer) -> DHCPMessage {
+        DHCPMessage(op: .bootReply, transactionID: message.transactionID, yourAddress: Lab.offered,
+                    clientHardwareAddress: message.clientHardwareAddress,
+                    options: [.messageType(type), .serverIdentifier(Lab.server), .ipAddressLeaseTime(600)])
+    }
+
+    @Test func requestIsRetriedFourTimesThenTheClientRestartsAtInit() {
+        var client = DHCPClient(mac: Lab.clientMAC, random: SeededGenerator(seed: 3))
+        client.start(now: .boot)
+        let discover = client.poll(now: .boot)
+        #expect(discover.count == 1 && discover[0].destination == .broadcast && discover[0].source == .any)
+        #expect(client.handle(offer(for: discover[0].message), now: .boot + .seconds(1)) == .accepted)
+        var now = Instant.boot + .seconds(1)
+        var requests: [Instant] = []
+        var rediscovered: DHCPMessage?
+        for _ in 0 ..< 20 {
+            for outgoing in client.poll(now: now) {
+                if outgoing.message.messageType == .request { requests.append(now) } else { rediscovered = outgoing.message }
+            }
+            if rediscovered != nil { break }
+            now = client.nextDeadline!
+        }
+        #expect(requests.count == 5)
+        let gaps = zip(requests.dropFirst(), requests).map { $0 - $1 }
+        for (gap, nominal) in zip(gaps, [4, 8, 16, 32]) {
+            #expect(gap >= .seconds(nominal - 1) && gap <= .seconds(nominal + 1))
+        }
+        let restart = try! #require(rediscovered)
+        #expect(restart.messageType == .discover)
+        #expect(restart.transactionID != discover[0].message.transactionID)
+        let transitions = client.drainEvents().compactMap { event -> String? in
+            if case let .transition(t) = event { return "\(t.from)→\(t.to)" }
+            return nil
+        }
+        #expect(transitions == ["INIT→SELECTING", "SELECTING→REQUESTING", "REQUESTING→INIT", "INIT→SELECTING"])
+    }
+
+    @Test func offersWithoutServerIdentifierOrAddressAreIgnored() {
+        var client = DHCPClient(mac: Lab.clientMAC, random: SeededGenerator(seed: 3))
+        client.start(now: .boot)
+        let discover = client.poll(now: .boot)[0].message
+        var noServer = offer(for: discover)
+        noServer.options.removeAll { $0.code == .serverIdentifier }
+        var noAddress = offer(for: discover)
+        noAddress.yourAddress = .any
+        #expect(client.handle(noServer, now: .boot) == .ignored(.dhcpMalformed))
+        #expect(client.handle(noAddress, now: .boot) == .ignored(.dhcpMalformed))
+        #expect(client.handle(offer(for: discover, type: .ack), now: .boot) == .ignored(.dhcpUnexpected))
+        #expect(client.state == .selecting)
+    }
+
+    @Test func ackWithoutLeaseTimeIsIgnored() {
+        var client = DHCPClient(mac: Lab.clientMAC, random: SeededGenerator(seed: 3))
+        client.start(now: .boot)
+        let discover = client.poll(now: .boot)[0].message
+        client.handle(offer(for: discover), now: .boot)
+        let request = client.poll(now: .boot)[0].message
+        var ack = offer(for: request, type: .ack)
+        ack.options.removeAll { $0.code == .ipAddressLeaseTime }
+        #expect(client.handle(ack, now: .boot) == .ignored(.dhcpMalformed))
+        #expect(client.handle(offer(for: request, type: .ack), now: .boot) == .accepted)
+        #expect(client.state == .bound)
+        #expect(client.lease?.leaseTime == .seconds(600))
+    }
+
+    @Test func renewRetransmissionIsHalfTheRemainingTimeButNotBelow60Seconds() {
+        let client = DHCPClient(mac: Lab.clientMAC, random: SeededGenerator(seed: 1))
+        let now = Instant.boot
+        #expect(client.renewRetransmission(now: now, limit: now + .seconds(1000)) == now + .seconds(500))
+        #expect(client.renewRetransmission(now: now, limit: now + .seconds(100)) == now + .seconds(60))
+        #expect(client.renewRetransmission(now: now, limit: now + .seconds(30)) == now + .seconds(30))
+    }
+
+    @Test(arguments: [
+        // (lease, T1 option, T2 option, expected T1, expected T2)
+        (3600, nil, nil, 1800, 3150),
+        (3600, 600, 1200, 600, 1200),
+        (3600, 2000, 1200, 1800, 3150),   // T1 > T2: both defaults
+        (3600, 600, 4000, 1800, 3150),    // T2 > lease: defaults
+        (3600, 3000, nil, 3000, 3150),    // T1 below the default T2: kept
+        (3600, 3300, nil, 1800, 3150),    // T1 ≥ default T2: defaults
+        (3600, nil, 2400, 1800, 2400),    // only T2 given and consistent
+    ] as [(Int64, Int64?, Int64?, Int64, Int64)])
+    func timersFallBackWhenInconsistent(lease: Int64, t1: Int64?, t2: Int64?, expected1: Int64, expected2: Int64) {
+        let timers = DHCPLease.timers(lease: .seconds(lease), renewal: t1.map { .seconds($0) }, rebinding: t2.map { .seconds($0) })
+        #expect(timers.renewal == .seconds(expected1))
+        #expect(timers.rebinding == .seconds(expected2))
+    }
+
+    @Test func startDelayIsDrawnWithinTheConfiguredMaximum() {
+        var configuration = DHCPClient.Configuration()
+        configuration.maximumStartDelay = .seconds(10)
+        var client = DHCPClient(mac: Lab.clientMAC, configuration: configuration, random: SeededGenerator(seed: 5))
+        client.start(now: .boot)
+        let deadline = client.nextDeadline!
+        #expect(deadline >= .boot && deadline <= .boot + .seconds(10))
+        #expect(client.poll(now: deadline - .milliseconds(1)).isEmpty || deadline == .boot)
+        #expect(client.poll(now: deadline).count == 1)
+    }
+}
