@@ -130,7 +130,7 @@ struct IPv4PacketTests {
 
     @Test("round-trips value → bytes → view → value, with options and fragment fields")
     func roundTrips() throws {
-        let withOptions = IPv4Header(source: IPv4Address(10, 0, 0, 1), destination: IPv4Address(224, 0, 0, 22),
+        let withOptions = IPv4Header(source: IPv4Address(198, 18, 0, 1), destination: IPv4Address(224, 0, 0, 22),
                                      protocol: IPProtocol(rawValue: 2), payloadLength: 8, timeToLive: 1,
                                      identification: 0xBEEF, dontFragment: false, moreFragments: true,
                                      fragmentOffset: 0x0ABC, typeOfService: 0xC0,

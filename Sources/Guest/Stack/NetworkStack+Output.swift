@@ -72,10 +72,13 @@ extension NetworkStack {
         }
     }
 
-    /// Puts an Ethernet II frame from our MAC on the transmit queue.
+    /// Puts an Ethernet II frame from our MAC on the transmit queue, zero-padded to the 60-byte minimum
+    /// (IEEE 802.3 §3.2.8; RFC 894: pad with zeros). The kernel sends runts as they are (MACVTAP-FACTS §3d),
+    /// and switches drop them.
     func enqueueFrame(to destination: MACAddress, etherType: EtherType, payload: [UInt8]) {
         let header = EthernetHeader(destination: destination, source: configuration.mac, etherType: etherType)
-        guard let frame = encode(header.encodedLength + payload.count, { buffer in
+        let length = max(header.encodedLength + payload.count, Self.minimumFrameLength)
+        guard let frame = encode(length, { buffer in
             try header.emit(into: buffer)
             UnsafeMutableRawBufferPointer(rebasing: buffer[header.encodedLength...]).copyBytes(from: payload)
         }) else { return }
@@ -83,7 +86,10 @@ extension NetworkStack {
         transmitQueue.append(frame)
     }
 
-    /// `length` bytes written by `body`; nil (and a counted drop) when encoding fails.
+    /// The shortest Ethernet frame without its frame check sequence.
+    static let minimumFrameLength = 60
+
+    /// `length` bytes (zeros where `body` writes nothing) written by `body`; nil (and a counted drop) when encoding fails.
     func encode(_ length: Int, _ body: (UnsafeMutableRawBufferPointer) throws -> Void) -> [UInt8]? {
         var bytes = [UInt8](repeating: 0, count: length)
         do {

@@ -13,6 +13,8 @@ import Wire
                                                 targetProtocolAddress: Lab.offered), to: .broadcast))
         let frames = harness.sent()
         #expect(frames.count == 1)
+        // 14 + 28 bytes, zero-padded to the 60-byte Ethernet minimum.
+        #expect(frames[0].count == 60 && frames[0][42...].allSatisfy { $0 == 0 })
         let ethernet = try parseEthernet(frames[0]).header
         #expect(ethernet.destination == Lab.peerMAC && ethernet.source == Lab.clientMAC && ethernet.etherType == .arp)
         #expect(try parseARP(frames[0]) == ARPMessage(operation: .reply,
@@ -29,7 +31,7 @@ import Wire
         _ = harness.sent()
         harness.receive(try arpFrame(ARPMessage(operation: .request, senderHardwareAddress: Lab.peerMAC,
                                                 senderProtocolAddress: Lab.peer, targetHardwareAddress: .zero,
-                                                targetProtocolAddress: IPv4Address(192, 168, 50, 99)), to: .broadcast))
+                                                targetProtocolAddress: IPv4Address(198, 51, 100, 99)), to: .broadcast))
         #expect(harness.sent().isEmpty)
         #expect(!harness.stack.neighbors.contains(Lab.peer))
         #expect(harness.stack.counters.drops(.arpNotForUs) == 1)
@@ -55,7 +57,7 @@ import Wire
         try harness.bind()
         _ = harness.sent()
         _ = harness.drainEvents()
-        let silent = IPv4Address(192, 168, 50, 77)
+        let silent = IPv4Address(198, 51, 100, 77)
         let start = harness.now
         harness.stack.ping(silent, count: 5, now: start)
         var log = harness.sent().map { (at: harness.now, frame: $0) }

@@ -93,7 +93,7 @@ import Wire
         try harness.bind()
         _ = harness.sent()
         harness.receive(try icmpFrame(.echoRequest(identifier: 1, sequenceNumber: 1),
-                                      from: Lab.peer, sourceMAC: Lab.peerMAC, to: IPv4Address(192, 168, 50, 255)))
+                                      from: Lab.peer, sourceMAC: Lab.peerMAC, to: IPv4Address(198, 51, 100, 255)))
         var corrupted = try icmpFrame(.echoRequest(identifier: 1, sequenceNumber: 2, payload: [1, 2, 3, 4]),
                                       from: Lab.peer, sourceMAC: Lab.peerMAC, to: Lab.offered)
         corrupted[corrupted.count - 1] ^= 0xFF

@@ -54,8 +54,8 @@ import Wire
         harness.receive(try udpFrame(to: Lab.offered, port: 9))
         #expect(harness.stack.counters.drops(.ipv4NotForUs) == 1)
         try harness.bind()   // restarts the client
-        harness.receive(try udpFrame(to: IPv4Address(192, 168, 50, 200), port: 9))   // someone else
-        harness.receive(try udpFrame(to: IPv4Address(192, 168, 50, 255), port: 9))   // subnet broadcast: ours
+        harness.receive(try udpFrame(to: IPv4Address(198, 51, 100, 200), port: 9))   // someone else
+        harness.receive(try udpFrame(to: IPv4Address(198, 51, 100, 255), port: 9))   // subnet broadcast: ours
         harness.receive(try udpFrame(to: .broadcast, port: 9))                        // limited broadcast: ours
         #expect(harness.stack.counters.drops(.ipv4NotForUs) == 2)
         #expect(harness.stack.counters.drops(.udpNoListener) == 2)

@@ -9,10 +9,10 @@ enum Lab {
     static let clientMAC = MACAddress(0x02, 0x00, 0x5e, 0x10, 0x20, 0xaa)
     static let serverMAC = MACAddress(0x02, 0x00, 0x5e, 0x10, 0x20, 0x01)
     static let peerMAC = MACAddress(0x02, 0x00, 0x5e, 0x10, 0x20, 0x42)
-    static let server = IPv4Address(192, 168, 50, 1)
-    static let offered = IPv4Address(192, 168, 50, 23)
-    static let peer = IPv4Address(192, 168, 50, 66)
-    static let dns = IPv4Address(192, 168, 50, 53)
+    static let server = IPv4Address(198, 51, 100, 1)
+    static let offered = IPv4Address(198, 51, 100, 23)
+    static let peer = IPv4Address(198, 51, 100, 66)
+    static let dns = IPv4Address(198, 51, 100, 53)
 }
 
 // MARK: Builders
