@@ -39,7 +39,7 @@ let package = Package(
         .testTarget(name: "VirtioTests", dependencies: ["Virtio"]),
         .testTarget(name: "HostTapTests", dependencies: ["HostTap", "Wire"]),
         .testTarget(name: "EmulatorTests", dependencies: ["Emulator", "Virtio", "Wire"]),
-        .testTarget(name: "GuestTests", dependencies: ["Guest", "Virtio", "Wire"]),
+        .testTarget(name: "GuestTests", dependencies: ["Guest", "Virtio", "Wire", "Emulator"]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Wire"]),
         .testTarget(name: "TapVMTests", dependencies: ["TapVM", "Wire", "Guest"]),
     ],

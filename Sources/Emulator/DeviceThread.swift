@@ -1,0 +1,92 @@
+import Synchronization
+import Virtio
+
+/// The device's own thread, as QEMU's I/O thread or Firecracker's VMM thread: one epoll loop over the backend
+/// fd, the RX and TX doorbells and a stop notifier. The backend fd is watched only while the guest has RX
+/// buffers (no buffers = stop reading the fd until the RX doorbell rings).
+public final class DeviceThread: @unchecked Sendable {
+    private enum Token: UInt64 { case stop, backend, receiveDoorbell, transmitDoorbell }
+
+    public let device: NetDevice
+    public let receiveDoorbell: Doorbell
+    public let transmitDoorbell: Doorbell
+    private let stopNotifier: EventNotifier
+    private let poller: Poller
+    private var thread: WorkerThread?
+    private var watchingBackend = false
+    /// The error that ended the loop, if any (epoll failing), for the report.
+    public private(set) var loopError: VirtioError?
+
+    /// Sets up the poller; nothing runs until `start()`.
+    public init(device: NetDevice, receiveDoorbell: Doorbell, transmitDoorbell: Doorbell) throws(VirtioError) {
+        self.device = device
+        self.receiveDoorbell = receiveDoorbell
+        self.transmitDoorbell = transmitDoorbell
+        stopNotifier = try EventNotifier()
+        poller = try Poller()
+        try poller.add(stopNotifier.fd, events: .readable, token: Token.stop.rawValue)
+        try poller.add(receiveDoorbell.fd, events: .readable, token: Token.receiveDoorbell.rawValue)
+        try poller.add(transmitDoorbell.fd, events: .readable, token: Token.transmitDoorbell.rawValue)
+    }
+
+    /// Starts the thread. Call once.
+    public func start() throws(VirtioError) {
+        precondition(thread == nil, "DeviceThread.start called twice")
+        thread = try WorkerThread(name: "tapvm-device") { [self] in run() }
+    }
+
+    /// Asks the loop to stop and joins the thread, waiting at most `timeout`. Returns false if it did not stop.
+    @discardableResult
+    public func stop(timeout: Duration = .seconds(2)) -> Bool {
+        stopNotifier.signal()
+        return thread?.join(timeout: timeout) ?? true
+    }
+
+    private func updateBackendInterest() throws(VirtioError) {
+        let wanted = device.wantsBackendReadable
+        guard wanted != watchingBackend else { return }
+        // Removed rather than masked: epoll reports ERR/HUP even with an empty mask.
+        if wanted {
+            try poller.add(device.backend.pollFD, events: .readable, token: Token.backend.rawValue)
+        } else {
+            try poller.remove(device.backend.pollFD)
+        }
+        watchingBackend = wanted
+    }
+
+    private func run() {
+        do {
+            device.activateIfReady()
+            if device.isActive { device.processReceive() }
+            try updateBackendInterest()
+            while true {
+                let events = try poller.wait(timeout: .seconds(1))
+                var receive = false
+                var transmit = false
+                for event in events {
+                    switch Token(rawValue: event.token) {
+                    case .stop:
+                        return
+                    case .receiveDoorbell:
+                        let count = receiveDoorbell.drain()
+                        if count > 0 { device.receiveDoorbell(count: count) }
+                    case .transmitDoorbell:
+                        transmit = true
+                    case .backend:
+                        receive = true
+                    case nil:
+                        break
+                    }
+                }
+                if transmit {
+                    let count = transmitDoorbell.drain()
+                    if count > 0 { device.transmitDoorbell(count: count) }
+                }
+                if receive && device.wantsBackendReadable { device.processReceive() }
+                try updateBackendInterest()
+            }
+        } catch {
+            loopError = error
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// Emulator: placeholder until its first file lands.

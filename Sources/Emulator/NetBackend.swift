@@ -1,0 +1,12 @@
+/// Where the device's frames come from and go to: the macvtap fd in TapVM, an in-memory fake in tests.
+/// Every packet starts with a `vnetHeaderSize`-byte virtio_net_hdr (10 for a fresh macvtap fd).
+public protocol NetBackend: AnyObject {
+    /// Readable when a packet waits.
+    var pollFD: Int32 { get }
+    /// Bytes of virtio_net_hdr at the start of every packet (10 for the macvtap fd; 0 for none).
+    var vnetHeaderSize: Int { get }
+    /// Reads one packet including its header into `buffer`; returns its length, or nil when none waits (EAGAIN).
+    func receive(into buffer: UnsafeMutableRawBufferPointer) throws -> Int?
+    /// Writes one packet including its header.
+    func transmit(_ packet: UnsafeRawBufferPointer) throws
+}

@@ -1,0 +1,284 @@
+import Virtio
+
+/// The virtio-net device model: moves packets between a `NetBackend` and the guest's receive and transmit
+/// queues (virtio 1.2 §5.1; QEMU hw/net/virtio-net.c, Firecracker devices/virtio/net). Driven from one thread
+/// (the `DeviceThread`, or a test); the counters are readable from anywhere.
+public final class NetDevice: @unchecked Sendable {
+    /// receiveq1 and transmitq1. virtio 1.2 §5.1.2.
+    public static let receiveQueue = 0
+    public static let transmitQueue = 1
+    /// What tapvm offers by default: a modern device with a MAC and a link status. EVENT_IDX can be added.
+    public static let defaultFeatures: VirtioFeatures = [.version1, .netMAC, .netStatus, .netMTU]
+    /// Bigger than any packet a tap fd returns (64 KiB GSO frame + header), so a read never truncates.
+    public static let scratchSize = 65_550 + 16
+
+    public let memory: GuestMemory
+    public let transport: Transport
+    public let backend: NetBackend
+    public let interrupt: InterruptLine
+    public let counters = NetDeviceCounters()
+    private let trace: ((DeviceTraceEvent) -> Void)?
+
+    private var receiveQueue: DeviceQueue?
+    private var transmitQueue: DeviceQueue?
+    private var guestHeaderSize = VirtioNetHeader.size
+    private var scratch: UnsafeMutableRawBufferPointer
+    /// Set when the driver broke the protocol: the device stays quiet until reset.
+    public private(set) var broken = false
+    /// False when the last RX pass ran out of guest buffers: the device thread stops watching the backend until
+    /// the RX doorbell rings.
+    public private(set) var receiveHasBuffers = true
+
+    public init(
+        memory: GuestMemory, transport: Transport, backend: NetBackend, interrupt: InterruptLine,
+        trace: ((DeviceTraceEvent) -> Void)? = nil
+    ) {
+        self.memory = memory
+        self.transport = transport
+        self.backend = backend
+        self.interrupt = interrupt
+        self.trace = trace
+        scratch = .allocate(byteCount: Self.scratchSize, alignment: 16)
+    }
+
+    deinit { scratch.deallocate() }
+
+    /// True once the device has read its queues after DRIVER_OK.
+    public var isActive: Bool { receiveQueue != nil && transmitQueue != nil }
+
+    /// Whether the backend's readability matters now: active, healthy and with RX buffers.
+    public var wantsBackendReadable: Bool { isActive && !broken && receiveHasBuffers }
+
+    /// Reads the queue registers if the driver set DRIVER_OK (virtio 1.2 §3.1.1 step 8); returns `isActive`.
+    /// A bad layout is the driver's error: NEEDS_RESET.
+    @discardableResult
+    public func activateIfReady() -> Bool {
+        if isActive || broken { return isActive }
+        let status = transport.status
+        guard status.contains(.driverOK), status.contains(.featuresOK), !status.contains(.needsReset) else { return false }
+        let features = transport.negotiatedFeatures
+        do throws(VirtioError) {
+            let rx = transport.queueRegisters(Self.receiveQueue)
+            let tx = transport.queueRegisters(Self.transmitQueue)
+            guard rx.ready, tx.ready else { throw VirtioError.invalidLayout("queues not ready at DRIVER_OK") }
+            let rxLayout = try rx.layout()
+            let txLayout = try tx.layout()
+            try rxLayout.check(in: memory)
+            try txLayout.check(in: memory)
+            receiveQueue = DeviceQueue(layout: rxLayout, access: .deviceWritable, features: features)
+            transmitQueue = DeviceQueue(layout: txLayout, access: .deviceReadable, features: features)
+        } catch {
+            fail(queue: Self.receiveQueue, .memory(error))
+            return false
+        }
+        guestHeaderSize = VirtioNetHeader.size(for: features)
+        receiveHasBuffers = true
+        trace?(.activated(features: features))
+        return true
+    }
+
+    private func fail(queue: Int, _ error: QueueError) {
+        counters.queueErrors.increment()
+        broken = true
+        transport.setNeedsReset()
+        trace?(.queueError(queue: queue, error))
+    }
+
+    private func raiseInterrupt(queue: Int) {
+        counters.interruptsRaised.increment()
+        trace?(.interruptRaised(queue: queue))
+        interrupt.raise()
+    }
+
+    /// The RX doorbell rang: buffers were added.
+    public func receiveDoorbell(count: UInt64 = 1) {
+        counters.doorbells.increment()
+        trace?(.doorbell(queue: Self.receiveQueue, count: count))
+        receiveHasBuffers = true
+        activateIfReady()
+        processReceive()
+    }
+
+    /// The TX doorbell rang: frames were added.
+    public func transmitDoorbell(count: UInt64 = 1) {
+        counters.doorbells.increment()
+        trace?(.doorbell(queue: Self.transmitQueue, count: count))
+        activateIfReady()
+        processTransmit()
+    }
+
+    // MARK: RX
+
+    /// Moves packets from the backend into the guest's RX buffers while both have some; publishes once and raises
+    /// at most one interrupt for the batch. With no buffers, stops (`receiveHasBuffers` false) without reading the
+    /// backend; on EAGAIN, un-pops the chain. Returns the number of frames delivered.
+    @discardableResult
+    public func processReceive() -> Int {
+        guard !broken, var queue = receiveQueue else { return 0 }
+        var delivered = 0
+        defer {
+            if delivered > 0 { finishBatch(&queue, queueIndex: Self.receiveQueue) }
+            receiveQueue = queue
+        }
+        while true {
+            let chain: DescriptorChain
+            do {
+                guard let popped = try queue.popAvailable(memory) else {
+                    // No buffers: ask for a kick, and re-check the race (buffers added meanwhile).
+                    if try queue.enableNotification(memory) { continue }
+                    receiveHasBuffers = false
+                    counters.rxNoBuffer.increment()
+                    trace?(.receiveStalled)
+                    return delivered
+                }
+                chain = popped
+            } catch {
+                fail(queue: Self.receiveQueue, error)
+                return delivered
+            }
+            trace?(.chainPopped(queue: Self.receiveQueue, head: chain.head, availableIndex: queue.nextAvailable &- 1,
+                                readable: chain.readable.count, writable: chain.writable.count))
+            switch receiveOne(into: chain) {
+            case .wouldBlock:
+                queue.undoPop()
+                return delivered
+            case .dropped:
+                queue.undoPop()  // the buffer is still free: reuse it for the next packet
+            case let .delivered(length):
+                do { try queue.addUsed(head: chain.head, length: UInt32(length), memory) } catch {
+                    fail(queue: Self.receiveQueue, error)
+                    return delivered
+                }
+                delivered += 1
+            }
+        }
+    }
+
+    private enum ReceiveResult { case wouldBlock, dropped, delivered(Int) }
+
+    /// Reads one packet and writes it, with the guest's header, into `chain`.
+    private func receiveOne(into chain: DescriptorChain) -> ReceiveResult {
+        let backendHeader = backend.vnetHeaderSize
+        let guestHeader = guestHeaderSize
+        // Read so that the guest header can be built in place right before the frame.
+        let readOffset = max(0, guestHeader - backendHeader)
+        let length: Int
+        do {
+            guard let n = try backend.receive(into: UnsafeMutableRawBufferPointer(rebasing: scratch[readOffset...]))
+            else { return .wouldBlock }
+            length = n
+        } catch {
+            counters.rxErrors.increment()
+            return .wouldBlock
+        }
+        trace?(.backendRead(length: length))
+        guard length >= backendHeader else {
+            counters.rxErrors.increment()
+            return .dropped
+        }
+        let frameLength = length - backendHeader
+        let start = readOffset + backendHeader - guestHeader
+        // virtio_net_hdr: keep the first 10 bytes the backend gave (flags, gso, csum), then num_buffers = 1.
+        let kept = min(VirtioNetHeader.legacySize, backendHeader, guestHeader)
+        if kept > 0 { (scratch.baseAddress! + start).copyMemory(from: scratch.baseAddress! + readOffset, byteCount: kept) }
+        if guestHeader > kept { (scratch.baseAddress! + start + kept).initializeMemory(as: UInt8.self, repeating: 0, count: guestHeader - kept) }
+        if guestHeader == VirtioNetHeader.size { scratch.storeLittleEndian(UInt16(1), at: start + VirtioNetHeader.numBuffersOffset) }
+        let total = guestHeader + frameLength
+        let room = chain.writableLength
+        guard total <= room else {
+            counters.rxTruncated.increment()
+            trace?(.receiveTruncated(length: total, room: room))
+            return .dropped
+        }
+        var copied = 0
+        for buffer in chain.writable where copied < total {
+            let count = min(Int(buffer.length), total - copied)
+            // In range: popAvailable checked every buffer.
+            try? memory.write(at: buffer.address, from: UnsafeRawBufferPointer(rebasing: scratch[(start + copied)..<(start + copied + count)]))
+            copied += count
+        }
+        counters.rxFrames.increment()
+        counters.rxBytes.increment(by: UInt64(frameLength))
+        return .delivered(total)
+    }
+
+    // MARK: TX
+
+    /// Sends every available TX chain to the backend (header converted to the backend's size + frame, in one
+    /// write), returns each with used length 0, publishes once and raises at most one interrupt. Suppresses TX
+    /// kicks while working and re-checks after re-enabling them. Returns the number of chains consumed.
+    @discardableResult
+    public func processTransmit() -> Int {
+        guard !broken, var queue = transmitQueue else { return 0 }
+        var consumed = 0
+        defer {
+            if consumed > 0 { finishBatch(&queue, queueIndex: Self.transmitQueue) }
+            transmitQueue = queue
+        }
+        do {
+            repeat {
+                try queue.disableNotification(memory)
+                while let chain = try queue.popAvailable(memory) {
+                    trace?(.chainPopped(queue: Self.transmitQueue, head: chain.head, availableIndex: queue.nextAvailable &- 1,
+                                        readable: chain.readable.count, writable: chain.writable.count))
+                    transmitOne(chain)
+                    try queue.addUsed(head: chain.head, length: 0, memory)
+                    consumed += 1
+                }
+            } while try queue.enableNotification(memory)
+        } catch {
+            fail(queue: Self.transmitQueue, error)
+        }
+        return consumed
+    }
+
+    private func transmitOne(_ chain: DescriptorChain) {
+        let guestHeader = guestHeaderSize
+        let backendHeader = backend.vnetHeaderSize
+        let total = chain.readableLength
+        guard total >= guestHeader else {
+            counters.txErrors.increment()
+            return
+        }
+        let frameLength = total - guestHeader
+        // Gather at an offset such that the backend header ends where the guest header ends.
+        let base = max(0, backendHeader - guestHeader)
+        guard base + total <= scratch.count else {
+            counters.txErrors.increment()
+            return
+        }
+        var gathered = 0
+        for buffer in chain.readable {
+            try? memory.read(at: buffer.address, into: UnsafeMutableRawBufferPointer(rebasing: scratch[(base + gathered)..<(base + gathered + Int(buffer.length))]))
+            gathered += Int(buffer.length)
+        }
+        let frameStart = base + guestHeader
+        let packetStart = frameStart - backendHeader
+        // The backend header: the guest's first 10 bytes (flags, gso, csum), zero beyond; num_buffers is RX only.
+        let kept = min(VirtioNetHeader.legacySize, backendHeader, guestHeader)
+        if kept > 0 { (scratch.baseAddress! + packetStart).copyMemory(from: scratch.baseAddress! + base, byteCount: kept) }
+        if backendHeader > kept {
+            (scratch.baseAddress! + packetStart + kept).initializeMemory(as: UInt8.self, repeating: 0, count: backendHeader - kept)
+        }
+        let packet = UnsafeRawBufferPointer(rebasing: scratch[packetStart..<(frameStart + frameLength)])
+        do {
+            try backend.transmit(packet)
+        } catch {
+            counters.txErrors.increment()
+            return
+        }
+        trace?(.backendWrite(length: packet.count))
+        counters.txFrames.increment()
+        counters.txBytes.increment(by: UInt64(frameLength))
+    }
+
+    private func finishBatch(_ queue: inout DeviceQueue, queueIndex: Int) {
+        do {
+            try queue.publishUsed(memory)
+            trace?(.usedPublished(queue: queueIndex, usedIndex: queue.nextUsed))
+            if try queue.needsInterrupt(memory) { raiseInterrupt(queue: queueIndex) }
+        } catch {
+            fail(queue: queueIndex, error)
+        }
+    }
+}

@@ -1,0 +1,211 @@
+import Testing
+import Virtio
+import Wire
+@testable import Emulator
+
+@Suite struct ReceivePathTests {
+    @Test func framesLandWithTwelveByteHeaderAndOneInterruptPerBatch() throws {
+        let bench = try Bench()
+        #expect(bench.device.activateIfReady())
+        // Two single-buffer chains and one split header/data chain.
+        let h0 = try bench.rx.addChain([(0x20000, 2048, true)])
+        let h1 = try bench.rx.addChain([(0x21000, 2048, true)])
+        let h2 = try bench.rx.addChain([(0x22000, 12, true), (0x23000, 2036, true)])
+        let frames = [testFrame(length: 60, seed: 1), testFrame(length: 1514, seed: 2), testFrame(length: 100, seed: 3)]
+        for frame in frames { bench.backend.inject(backendPacket(frame: frame)) }
+
+        #expect(bench.device.processReceive() == 3)
+        #expect(bench.rx.usedIndex == 3)
+        #expect(try bench.rx.usedEntry(0) == (UInt32(h0), UInt32(12 + 60)))
+        #expect(try bench.rx.usedEntry(1) == (UInt32(h1), UInt32(12 + 1514)))
+        #expect(try bench.rx.usedEntry(2) == (UInt32(h2), UInt32(12 + 100)))
+        let expectedHeader: [UInt8] = [0x01, 0x00, 0x22, 0x00, 0x00, 0x00, 0x0E, 0x00, 0x10, 0x00, 0x01, 0x00]  // num_buffers = 1
+        #expect(try bench.memory.readBytes(at: 0x20000, count: 12) == expectedHeader)
+        #expect(try bench.memory.readBytes(at: 0x2000C, count: 60) == frames[0])
+        #expect(try bench.memory.readBytes(at: 0x2100C, count: 1514) == frames[1])
+        #expect(try bench.memory.readBytes(at: 0x22000, count: 12) == expectedHeader)
+        #expect(try bench.memory.readBytes(at: 0x23000, count: 100) == frames[2])
+        #expect(bench.interruptsPending == 1)
+        let counters = bench.device.counters.snapshot()
+        #expect(counters.rxFrames == 3 && counters.rxBytes == 60 + 1514 + 100 && counters.interruptsRaised == 1)
+        #expect(bench.backend.pendingCount == 0)
+    }
+
+    @Test func noBuffersMeansTheBackendIsNotRead() throws {
+        let bench = try Bench()
+        bench.device.activateIfReady()
+        bench.backend.inject(backendPacket(frame: testFrame(length: 64, seed: 9)))
+        #expect(bench.device.processReceive() == 0)
+        #expect(bench.backend.pendingCount == 1)
+        #expect(bench.backend.reads == 0)
+        #expect(!bench.device.receiveHasBuffers && !bench.device.wantsBackendReadable)
+        #expect(bench.device.counters.snapshot().rxNoBuffer == 1)
+        #expect(bench.interruptsPending == 0)
+
+        try bench.rx.addChain([(0x20000, 2048, true)])
+        bench.device.receiveDoorbell()
+        #expect(bench.backend.pendingCount == 0)
+        #expect(bench.rx.usedIndex == 1)
+        #expect(try bench.memory.readBytes(at: 0x2000C, count: 64) == testFrame(length: 64, seed: 9))
+        #expect(bench.interruptsPending == 1)
+    }
+
+    @Test func wouldBlockPutsTheChainBack() throws {
+        let bench = try Bench()
+        bench.device.activateIfReady()
+        let head = try bench.rx.addChain([(0x20000, 2048, true)])
+        #expect(bench.device.processReceive() == 0)
+        #expect(bench.device.receiveHasBuffers)
+        #expect(bench.rx.usedIndex == 0)
+        #expect(bench.interruptsPending == 0)
+        bench.backend.inject(backendPacket(frame: testFrame(length: 70, seed: 4)))
+        #expect(bench.device.processReceive() == 1)
+        #expect(try bench.rx.usedEntry(0) == (UInt32(head), 82))
+    }
+
+    @Test func frameLargerThanTheChainIsCountedNotDeliveredCut() throws {
+        let bench = try Bench()
+        bench.device.activateIfReady()
+        let head = try bench.rx.addChain([(0x20000, 100, true)])
+        bench.backend.inject(backendPacket(frame: testFrame(length: 200, seed: 5)))
+        bench.backend.inject(backendPacket(frame: testFrame(length: 50, seed: 6)))
+        #expect(bench.device.processReceive() == 1)
+        #expect(bench.device.counters.snapshot().rxTruncated == 1)
+        // The big frame is gone; the small one used the same buffer.
+        #expect(bench.rx.usedIndex == 1)
+        #expect(try bench.rx.usedEntry(0) == (UInt32(head), 62))
+        #expect(try bench.memory.readBytes(at: 0x2000C, count: 50) == testFrame(length: 50, seed: 6))
+        #expect(bench.trace.all.contains(.receiveTruncated(length: 212, room: 100)))
+    }
+
+    @Test func interruptSuppressedByNoInterruptFlag() throws {
+        let bench = try Bench()
+        bench.device.activateIfReady()
+        try bench.rx.setAvailableFlags(QueueLayout.availableFlagNoInterrupt)
+        try bench.rx.addChain([(0x20000, 2048, true)])
+        bench.backend.inject(backendPacket(frame: testFrame(length: 60, seed: 1)))
+        #expect(bench.device.processReceive() == 1)
+        #expect(bench.interruptsPending == 0)
+    }
+
+    @Test func eventIndexInterruptsOnlyWhenUsedEventIsPassed() throws {
+        let bench = try Bench(features: [.version1, .netMAC, .ringEventIndex])
+        bench.device.activateIfReady()
+        try bench.rx.setUsedEvent(1)  // interrupt once used.idx passes 1, i.e. after the second entry
+        for i in 0..<3 { try bench.rx.addChain([(0x20000 + UInt64(i) * 0x1000, 2048, true)]) }
+        bench.backend.inject(backendPacket(frame: testFrame(length: 60, seed: 1)))
+        #expect(bench.device.processReceive() == 1)
+        #expect(bench.interruptsPending == 0)
+        bench.backend.inject(backendPacket(frame: testFrame(length: 60, seed: 2)))
+        bench.backend.inject(backendPacket(frame: testFrame(length: 60, seed: 3)))
+        #expect(bench.device.processReceive() == 2)
+        #expect(bench.interruptsPending == 1)
+        // With no buffers left, the device asked for a kick at avail_event = nextAvailable.
+        #expect(try bench.memory.load(UInt16.self, at: bench.rx.layout.availableEvent) == 3)
+    }
+}
+
+@Suite struct TransmitPathTests {
+    @Test func chainReachesTheBackendAsTenByteHeaderPlusFrame() throws {
+        let bench = try Bench()
+        bench.device.activateIfReady()
+        let frame = testFrame(length: 98, seed: 7)
+        let header: [UInt8] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
+        try bench.memory.write(at: 0x40000, bytes: header)
+        try bench.memory.write(at: 0x41000, bytes: Array(frame[0..<14]))
+        try bench.memory.write(at: 0x42000, bytes: Array(frame[14...]))
+        let head = try bench.tx.addChain([(0x40000, 12, false), (0x41000, 14, false), (0x42000, 84, false)])
+        bench.device.transmitDoorbell()
+        #expect(bench.backend.transmitted == [Array(header[0..<10]) + frame])
+        #expect(bench.tx.usedIndex == 1)
+        #expect(try bench.tx.usedEntry(0) == (UInt32(head), 0))
+        #expect(bench.interruptsPending == 1)
+        let counters = bench.device.counters.snapshot()
+        #expect(counters.txFrames == 1 && counters.txBytes == 98 && counters.doorbells == 1)
+        // Notifications re-enabled after the batch.
+        #expect(bench.tx.usedFlags == 0)
+    }
+
+    @Test func headerFieldsAreCarriedAndShortChainsAreErrors() throws {
+        let bench = try Bench()
+        bench.device.activateIfReady()
+        let packet: [UInt8] = [0x01, 0x00, 0x36, 0x00, 0x00, 0x00, 0x22, 0x00, 0x10, 0x00, 0x00, 0x00] + testFrame(length: 60, seed: 1)
+        try bench.memory.write(at: 0x40000, bytes: packet)
+        try bench.tx.addChain([(0x40000, UInt32(packet.count), false)])
+        try bench.tx.addChain([(0x41000, 8, false)])  // shorter than the header
+        bench.device.processTransmit()
+        #expect(bench.backend.transmitted == [Array(packet[0..<10]) + Array(packet[12...])])
+        #expect(bench.device.counters.snapshot().txErrors == 1)
+        #expect(bench.tx.usedIndex == 2)
+    }
+}
+
+@Suite struct HostileChainTests {
+    enum Hostility: CaseIterable, Sendable { case loop, addressOutOfRange, lengthOverflow, indexBeyondSize, availableIndexJump, indirect, readableInReceive, headBeyondSize }
+
+    @Test(arguments: Hostility.allCases)
+    func hostileChainsBreakTheDeviceWithoutTrapping(_ hostility: Hostility) throws {
+        let bench = try Bench()
+        bench.device.activateIfReady()
+        bench.backend.inject(backendPacket(frame: testFrame(length: 60, seed: 1)))
+        let rx = bench.rx
+        switch hostility {
+        case .loop:
+            try rx.writeDescriptor(0, VirtqDescriptor(address: 0x20000, length: 64, flags: [.write, .next], next: 1))
+            try rx.writeDescriptor(1, VirtqDescriptor(address: 0x21000, length: 64, flags: [.write, .next], next: 0))
+            try rx.makeAvailable(head: 0)
+        case .addressOutOfRange:
+            try rx.addChain([(UInt64(bench.memory.size) - 16, 2048, true)])
+        case .lengthOverflow:
+            try rx.addChain([(UInt64.max - 8, 2048, true)])
+        case .indexBeyondSize:
+            try rx.writeDescriptor(0, VirtqDescriptor(address: 0x20000, length: 64, flags: [.write, .next], next: 8))
+            try rx.makeAvailable(head: 0)
+        case .headBeyondSize:
+            try rx.makeAvailable(head: 200)
+        case .availableIndexJump:
+            try rx.addChain([(0x20000, 2048, true)])
+            try rx.setAvailableIndex(200)
+        case .indirect:
+            try rx.writeDescriptor(0, VirtqDescriptor(address: 0x20000, length: 64, flags: [.indirect]))
+            try rx.makeAvailable(head: 0)
+        case .readableInReceive:
+            try rx.addChain([(0x20000, 2048, false)])
+        }
+        #expect(bench.device.processReceive() == 0)
+        #expect(bench.device.broken)
+        #expect(bench.transport.status.contains(.needsReset))
+        #expect(bench.device.counters.snapshot().queueErrors == 1)
+        #expect(bench.rx.usedIndex == 0)
+        // Broken: further kicks do nothing (no spinning, no second error).
+        bench.device.receiveDoorbell()
+        bench.device.transmitDoorbell()
+        #expect(bench.device.counters.snapshot().queueErrors == 1)
+        #expect(!bench.device.wantsBackendReadable)
+    }
+
+    @Test func writableBeforeReadableIsRejectedOnTransmit() throws {
+        let bench = try Bench()
+        bench.device.activateIfReady()
+        try bench.tx.addChain([(0x40000, 12, true), (0x41000, 60, false)])
+        bench.device.transmitDoorbell()
+        #expect(bench.device.broken)
+        #expect(bench.backend.transmitted.isEmpty)
+    }
+
+    @Test func badQueueRegistersAtDriverOKNeedReset() throws {
+        let transport = Transport(deviceFeatures: [.version1], config: VirtioNetConfig(mac: MACAddress(2, 0, 0, 0, 0, 1)))
+        let memory = GuestMemory(size: 8192)
+        let device = NetDevice(memory: memory, transport: transport, backend: try FakeBackend(), interrupt: try InterruptLine())
+        transport.writeStatus([.acknowledge, .driver])
+        transport.writeDriverFeatures([.version1])
+        transport.writeStatus([.acknowledge, .driver, .featuresOK])
+        let outside = try QueueLayout(size: 256, descriptorTable: 0x100000, availableRing: 0, usedRing: 0)
+        transport.configureQueue(0, layout: outside)
+        transport.configureQueue(1, layout: outside)
+        #expect(!device.activateIfReady())  // no DRIVER_OK yet
+        transport.writeStatus([.acknowledge, .driver, .featuresOK, .driverOK])
+        #expect(!device.activateIfReady())
+        #expect(transport.status.contains(.needsReset))
+    }
+}
