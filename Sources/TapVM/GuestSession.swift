@@ -79,7 +79,7 @@ public final class GuestSession {
         } catch let error as TapVMError {
             throw error
         } catch {
-            throw .internal("\(error)")
+            throw .unexpected("\(error)")
         }
         return tap
     }

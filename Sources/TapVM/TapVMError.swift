@@ -13,7 +13,7 @@ public enum TapVMError: Error, CustomStringConvertible, Sendable {
     case guest(String)
     case timeout(String)
     case interrupted
-    case internal(String)
+    case unexpected(String)
 
     public var description: String {
         switch self {
@@ -28,7 +28,7 @@ public enum TapVMError: Error, CustomStringConvertible, Sendable {
         case let .guest(line): line
         case let .timeout(what): "timed out \(what)"
         case .interrupted: "interrupted"
-        case let .internal(line): "internal error: \(line)"
+        case let .unexpected(line): "unexpected: \(line)"
         }
     }
 

@@ -178,6 +178,6 @@ struct Lab: ParsableCommand {
     }
 }
 
-extension TapVMError: @retroactive LocalizedError {
+extension TapVMError: LocalizedError {
     public var errorDescription: String? { description }
 }
