@@ -118,8 +118,8 @@ public struct LabSegment: Sendable {
         try Self.requireRoot("tapvm lab down")
         if let pid = dnsmasqPID() {
             kill(pid, SIGTERM)
-            for _ in 0..<100 where kill(pid, 0) == 0 { usleep(10_000) }
-            if kill(pid, 0) == 0 { kill(pid, SIGKILL) }
+            for _ in 0..<100 where Self.isRunning(pid) { usleep(10_000) }
+            if Self.isRunning(pid) { kill(pid, SIGKILL) }
         }
         let existing = Self.namespaces()
         var failure: TapVMError?
@@ -192,6 +192,15 @@ public struct LabSegment: Sendable {
     @discardableResult
     private func run(_ argv: [String]) throws(TapVMError) -> CommandResult {
         do { return try SystemCommand.check(argv, timeout: 20) } catch { throw .tap(error) }
+    }
+
+    /// Whether `pid` is a live process: it exists and is not a zombie. dnsmasq daemonizes, so the process that
+    /// reaps it is init, not tapvm, and an ended dnsmasq can linger as a zombie for a moment.
+    static func isRunning(_ pid: pid_t) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return false }
+        let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
+        return state != nil && state != "Z" && state != "X"
     }
 
     static func requireRoot(_ what: String) throws(TapVMError) {

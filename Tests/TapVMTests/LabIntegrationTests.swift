@@ -36,7 +36,7 @@ struct LabIntegrationTests {
         options.pingTargets = [.router]
         let session = try GuestSession(options: options, printer: EventPrinter(json: true), processStart: .now)
         defer { session.shutdown() }
-        #expect(session.pump(timeout: 20) { session.lease != nil })
+        #expect(session.pump(timeout: .seconds(20)) { session.lease != nil })
         let lease = try #require(session.lease)
         let pool = IPv4Address(LabSegment.poolStart)!...IPv4Address(LabSegment.poolEnd)!
         #expect(pool.contains(lease.address))
@@ -56,7 +56,7 @@ struct LabIntegrationTests {
         session.shutdown()
         try lab.down()
         #expect(!Self.namespaces().contains(lab.name))
-        #expect(kill(dnsmasq, 0) != 0, "dnsmasq \(dnsmasq) still runs after lab down")
+        #expect(!LabSegment.isRunning(dnsmasq), "dnsmasq \(dnsmasq) still runs after lab down")
     }
 
     @Test func runOnAMissingLabIsOneClearError() throws {
