@@ -1,5 +1,6 @@
 import Foundation
 import HostTap
+import Glibc
 import Testing
 @testable import TapVM
 
@@ -71,5 +72,88 @@ struct CommandLineTests {
         #expect(result.standardError.contains("exactly one of --interface"))
         let bad = try Self.tapvm(["run", "--lab", "x", "--exit-after", "soon"], timeout: 20)
         #expect(bad.status != 0 && bad.standardError.contains("--exit-after"))
+    }
+}
+
+/// `run` on what exists: an existing macvtap by name in its namespace, and an fd handed down by a parent the way
+/// libvirt hands one to QEMU.
+@Suite(.serialized, .enabled(if: geteuid() == 0, "needs root for network namespaces and macvtap"))
+struct AttachTests {
+    /// A lab with one bridge-mode macvtap `mvt0` (MAC 02:00:00:00:00:0a) on its lower device.
+    static func withMacvtap(_ body: (LabSegment) throws -> Void) throws {
+        let lab = try LabSegment(name: "ta\(getpid() % 100_000)")
+        try lab.up()
+        defer { try? lab.down() }
+        try lab.createMacvtap(name: "mvt0", mac: "02:00:00:00:00:0a")
+        try body(lab)
+    }
+
+    static func lease(in result: CommandResult) throws -> [String: Any] {
+        #expect(result.status == 0, "stdout: \(result.standardOutput) stderr: \(result.standardError)")
+        let events = try CommandLineTests.jsonLines(result.standardOutput)
+        #expect(events.last?["event"] as? String == "summary" && events.last?["ok"] as? Bool == true)
+        return try #require(events.first { $0["event"] as? String == "lease" })
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func runOnAnExistingMacvtapInItsNamespace() throws {
+        try Self.withMacvtap { lab in
+            let result = try CommandLineTests.tapvm(["run", "--interface", "mvt0", "--netns", lab.clientNamespace,
+                                                     "--exit-after", "lease", "--ping", "router", "--json"], timeout: 30)
+            let lease = try Self.lease(in: result)
+            let leases = try String(contentsOfFile: lab.runDirectory + "/dnsmasq.leases", encoding: .utf8)
+            #expect(leases.contains("02:00:00:00:00:0a \(lease["address"] as? String ?? "?")"))
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func runOnAnInheritedTapFd() throws {
+        try Self.withMacvtap { lab in
+            // The parent finds the node through sysfs inside the namespace and opens it as fd 5, as libvirt does.
+            let dev = try SystemCommand.check(["ip", "netns", "exec", lab.clientNamespace, "sh", "-c",
+                                               "cat /sys/class/net/mvt0/macvtap/tap*/dev"]).standardOutput
+            let directory = try #require(mkdtemp(strdup("/tmp/tapvm-test-XXXXXX")).map { String(cString: $0) })
+            defer { try? FileManager.default.removeItem(atPath: directory) }
+            let parts = dev.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ":").compactMap { UInt32($0) }
+            try #require(parts.count == 2)
+            try SystemCommand.check(["mknod", directory + "/tap", "c", "\(parts[0])", "\(parts[1])"])
+            let script = #"exec 5<>"$1" && rm -f "$1" && exec "$2" run --tap-fd 5 --exit-after lease --json"#
+            let result = try SystemCommand.run(["sh", "-c", script, "sh", directory + "/tap", CommandLineTests.binary], timeout: 30)
+            let lease = try Self.lease(in: result)
+            let leases = try String(contentsOfFile: lab.runDirectory + "/dnsmasq.leases", encoding: .utf8)
+            #expect(leases.contains("02:00:00:00:00:0a \(lease["address"] as? String ?? "?")"))
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func aMacvtapHeldByAnotherProcessIsRefused() throws {
+        try Self.withMacvtap { lab in
+            // This test process holds a queue of mvt0; a second open would split the traffic (MACVTAP-FACTS §6).
+            let holder = try TapDevice.open(interface: "mvt0", netns: lab.clientNamespace)
+            defer { holder.close() }
+            let result = try CommandLineTests.tapvm(["run", "--interface", "mvt0", "--netns", lab.clientNamespace,
+                                                     "--exit-after", "lease", "--json"], timeout: 30)
+            #expect(result.status != 0)
+            let summary = try #require(try CommandLineTests.jsonLines(result.standardOutput).last)
+            let error = try #require(summary["error"] as? String)
+            #expect(error.contains("already open in pid \(getpid())") && !error.contains("\n"), "\(error)")
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func notAMacvtapAndNotRootAreOneClearLine() throws {
+        try Self.withMacvtap { lab in
+            let veth = try CommandLineTests.tapvm(["run", "--interface", "lan0", "--netns", lab.clientNamespace,
+                                                   "--exit-after", "lease", "--json"], timeout: 30)
+            #expect(veth.status != 0)
+            let error = try #require(try CommandLineTests.jsonLines(veth.standardOutput).last?["error"] as? String)
+            #expect(error.contains("lan0") && error.contains("macvtap"), "\(error)")
+        }
+        // As an unprivileged user: one line saying that root is needed, nothing left behind.
+        let result = try SystemCommand.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                            CommandLineTests.binary, "lab", "up", "--name", "tnr\(getpid() % 10_000)"], timeout: 20)
+        #expect(result.status != 0)
+        #expect(result.standardError.contains("needs root"), "\(result.standardError)")
+        #expect(!(try SystemCommand.run(["ip", "netns", "list"]).standardOutput.contains("tnr\(getpid() % 10_000)")))
     }
 }
