@@ -21,10 +21,15 @@ public final class GuestSession {
     private let mailbox = Mailbox<Message>()
     private var machine: Machine?
     private var createdMacvtap: (lab: LabSegment, name: String)?
+    /// The macvtap this session created on a lab (nil when attached to an existing one).
+    public var createdInterface: String? { createdMacvtap?.name }
     private var signals: SignalWatcher?
 
     public private(set) var lease: DHCPLease?
     public private(set) var interrupted = false
+    /// Why the session cannot go on (the macvtap was deleted), once that happened.
+    public private(set) var failure: String?
+    private var nextAliveCheck = ContinuousClock.now + .seconds(1)
     /// Per target, the round trips of the replies so far and whether the guest finished pinging it.
     private var pingReplies: [IPv4Address: [Duration]] = [:]
     public private(set) var pingResults: [(target: IPv4Address, sent: Int, received: Int, average: Duration?)] = []
@@ -92,13 +97,22 @@ public final class GuestSession {
                           UInt8(truncatingIfNeeded: value))
     }
 
-    /// Handles messages until `done()` holds, `timeout` passes, or a signal arrives. Returns whether `done()` held.
+    /// Handles messages until `done()` holds, `timeout` passes, a signal arrives or the device disappears.
+    /// Returns whether `done()` held.
     @discardableResult
     public func pump(timeout: Duration, until done: () -> Bool) -> Bool {
         let deadline = ContinuousClock.now + timeout
         while !done() {
-            if interrupted || ContinuousClock.now >= deadline { return false }
-            for message in mailbox.take(until: deadline) { handle(message) }
+            if interrupted || failure != nil || ContinuousClock.now >= deadline { return false }
+            let now = ContinuousClock.now
+            if now >= nextAliveCheck {
+                nextAliveCheck = now + .seconds(1)
+                do { try machine?.checkAlive() } catch {
+                    failure = "\(error)"
+                    return false
+                }
+            }
+            for message in mailbox.take(until: min(deadline, nextAliveCheck)) { handle(message) }
         }
         return true
     }

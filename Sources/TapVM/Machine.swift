@@ -98,6 +98,12 @@ public final class Machine: @unchecked Sendable {
         tap.close()
     }
 
+    /// Whether the macvtap still exists. A deleted device is invisible to read, write and poll; only an ioctl
+    /// says ENOLINK (MACVTAP-FACTS §3g), so the session asks once a second.
+    public func checkAlive() throws(TapError) {
+        try tap.checkAlive()
+    }
+
     /// One line of the card's counters, for the end of a run.
     public var countersSummary: String {
         let c = device.counters.snapshot()

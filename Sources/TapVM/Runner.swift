@@ -20,7 +20,8 @@ public enum Runner {
             let bound = session.pump(timeout: options.leaseTimeout) { session.lease != nil }
             if !bound {
                 ok = false
-                failure = session.interrupted ? "interrupted before a lease was bound" : "no lease within \(options.leaseTimeout)"
+                failure = session.interrupted ? "interrupted before a lease was bound"
+                    : session.failure ?? "no lease within \(options.leaseTimeout)"
             } else if !options.pingTargets.isEmpty {
                 let budget = Duration.seconds(options.pingCount * 2 + 3)
                 session.pump(timeout: budget) { session.pingResults.count >= options.pingTargets.count }
@@ -30,7 +31,11 @@ public enum Runner {
         case let .after(duration):
             session.pump(timeout: duration) { false }
         case .never:
-            while !session.interrupted { session.pump(timeout: .seconds(3600)) { false } }
+            while !session.interrupted && session.failure == nil { session.pump(timeout: .seconds(3600)) { false } }
+        }
+        if let deviceFailure = session.failure {
+            ok = false
+            failure = deviceFailure
         }
         let leased = session.lease
         session.shutdown()

@@ -75,4 +75,21 @@ struct LabIntegrationTests {
         #expect(throws: TapVMError.self) { try lab.up() }
         #expect(lab.exists && lab.dnsmasqPID() != nil)
     }
+
+    @Test(.timeLimit(.minutes(1)))
+    func aDeletedMacvtapEndsTheSessionWithOneLine() throws {
+        let lab = try LabSegment(name: Self.uniqueName())
+        try lab.up()
+        defer { try? lab.down() }
+        var options = RunOptions(attachment: .lab(name: lab.name))
+        options.seed = 3
+        let session = try GuestSession(options: options, printer: EventPrinter(json: true), processStart: .now)
+        defer { session.shutdown() }
+        #expect(session.pump(timeout: .seconds(20)) { session.lease != nil })
+        // Reads, writes and poll never notice (MACVTAP-FACTS §3g); the session's once-a-second ioctl does.
+        lab.deleteMacvtap(name: try #require(session.createdInterface))
+        #expect(!session.pump(timeout: .seconds(5)) { false })
+        let failure = try #require(session.failure)
+        #expect(failure.contains("deleted") && !failure.contains("\n"), "\(failure)")
+    }
 }
