@@ -41,7 +41,7 @@ let package = Package(
         .testTarget(name: "EmulatorTests", dependencies: ["Emulator", "Virtio", "Wire"]),
         .testTarget(name: "GuestTests", dependencies: ["Guest", "Virtio", "Wire", "Emulator"]),
         .testTarget(name: "CaptureTests", dependencies: ["Capture", "Wire"]),
-        .testTarget(name: "TapVMTests", dependencies: ["TapVM", "Wire", "Guest"]),
+        .testTarget(name: "TapVMTests", dependencies: ["TapVM", "Wire", "Guest", "HostTap", "Capture"]),
     ],
     swiftLanguageModes: [.v6]
 )

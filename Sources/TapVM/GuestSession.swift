@@ -47,8 +47,9 @@ public final class GuestSession {
         signals = SignalWatcher { number in mailbox.post(.signal(number)) }
         do {
             let tap = try attach()
-            let configuration = MachineConfiguration(seed: generator.next(), hostname: options.hostname,
+            var configuration = MachineConfiguration(seed: generator.next(), hostname: options.hostname,
                                                      pingTargets: options.pingTargets, pingCount: options.pingCount)
+            configuration.pcapPath = options.pcapPath
             let machine = try Machine(tap: tap, configuration: configuration) { event in mailbox.post(.stack(event)) }
             self.machine = machine
             mac = machine.mac

@@ -77,7 +77,7 @@ public struct LabSegment: Sendable {
     private func startDNSMasq() throws(TapVMError) {
         do {
             try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
-            FileManager.default.createFile(atPath: leaseFile, contents: Data())
+            _ = FileManager.default.createFile(atPath: leaseFile, contents: Data())
         } catch {
             throw .commandFailed("mkdir \(runDirectory)", "\(error)")
         }

@@ -1,3 +1,4 @@
+import Capture
 import Emulator
 import Guest
 import HostTap
@@ -14,6 +15,8 @@ public struct MachineConfiguration: Sendable {
     /// Guest memory: rings and buffers for two 256-entry queues fit in well under 2 MiB.
     public var memorySize = 4 << 20
     public var queueSize: UInt16 = 256
+    /// Where to capture the frames crossing the fd (pcap, LINKTYPE_ETHERNET), if anywhere.
+    public var pcapPath: String?
 
     public init(seed: UInt64, hostname: String? = nil, pingTargets: [PingTarget] = [], pingCount: Int = 3) {
         self.seed = seed
@@ -43,6 +46,7 @@ public final class Machine: @unchecked Sendable {
     public let stack: NetworkStack
     /// The guest's MAC, as its driver read it from the card's config space.
     public let mac: MACAddress
+    private let backend: TapBackend
     private let deviceThread: DeviceThread
     private let vcpu: VCPU
     private var running = false
@@ -54,10 +58,12 @@ public final class Machine: @unchecked Sendable {
         transport = Transport(deviceFeatures: [.version1, .netMAC, .netStatus, .ringEventIndex],
                               maximumQueueSize: configuration.queueSize, config: VirtioNetConfig(mac: tap.mac))
         do {
+            let capture = try configuration.pcapPath.map { path throws(PcapError) in try PcapWriter(path: path) }
+            backend = TapBackend(tap: tap, capture: capture)
             let interrupt = try InterruptLine()
             let receiveDoorbell = try Doorbell(queueIndex: 0)
             let transmitDoorbell = try Doorbell(queueIndex: 1)
-            device = NetDevice(memory: memory, transport: transport, backend: TapBackend(tap: tap), interrupt: interrupt)
+            device = NetDevice(memory: memory, transport: transport, backend: backend, interrupt: interrupt)
             deviceThread = try DeviceThread(device: device, receiveDoorbell: receiveDoorbell, transmitDoorbell: transmitDoorbell)
             driver = try VirtioNetDriver(memory: memory, transport: transport, rxDoorbell: receiveDoorbell,
                                          txDoorbell: transmitDoorbell, interrupt: interrupt, queueSize: configuration.queueSize)
@@ -89,12 +95,15 @@ public final class Machine: @unchecked Sendable {
         running = true
     }
 
-    /// Stops the vCPU, then the device, and closes the fd. Safe to call twice.
+    /// Stops the vCPU, then the device, closes the capture (flushed, so it is complete) and the fd.
+    /// Safe to call twice.
     public func stop() {
-        guard running else { tap.close(); return }
-        running = false
-        vcpu.stop()
-        _ = deviceThread.stop()
+        if running {
+            running = false
+            vcpu.stop()
+            _ = deviceThread.stop()
+        }
+        try? backend.capture?.close()
         tap.close()
     }
 
@@ -109,6 +118,7 @@ public final class Machine: @unchecked Sendable {
         let c = device.counters.snapshot()
         return "device: rx \(c.rxFrames) frames/\(c.rxBytes) B, tx \(c.txFrames) frames/\(c.txBytes) B, " +
             "no-buffer \(c.rxNoBuffer), truncated \(c.rxTruncated), errors rx \(c.rxErrors)/tx \(c.txErrors)/queue \(c.queueErrors), " +
-            "interrupts \(c.interruptsRaised), doorbells \(c.doorbells)"
+            "interrupts \(c.interruptsRaised), doorbells \(c.doorbells)" +
+            (backend.capture.map { ", captured to \($0.path) (\(backend.captureErrors.load(ordering: .relaxed)) write errors)" } ?? "")
     }
 }

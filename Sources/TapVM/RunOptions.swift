@@ -32,7 +32,6 @@ public struct RunOptions: Sendable {
     /// How long to wait for a lease before a run with `exitAfter: .lease` fails.
     public var leaseTimeout: Duration = .seconds(30)
     public var pcapPath: String?
-    public var trace = false
 
     public init(attachment: Attachment) { self.attachment = attachment }
 }

@@ -46,7 +46,7 @@ public enum Runner {
 
     /// `tapvm demo`: lab up, guest boots, lease, the guest pings the router, the server namespace pings the guest,
     /// a summary, and the lab torn down even on failure or Ctrl-C.
-    public static func demo(labName: String?, seed: UInt64?, printer: EventPrinter, processStart: ContinuousClock.Instant) -> Int32 {
+    public static func demo(labName: String?, seed: UInt64?, pcapPath: String? = nil, printer: EventPrinter, processStart: ContinuousClock.Instant) -> Int32 {
         let interrupted = Atomic<Bool>(false)
         let watcher = SignalWatcher { _ in interrupted.store(true, ordering: .relaxed) }
         defer { watcher.cancel() }
@@ -67,6 +67,7 @@ public enum Runner {
         }
         var options = RunOptions(attachment: .lab(name: lab.name))
         options.seed = seed
+        options.pcapPath = pcapPath
         options.pingTargets = [.router]
         let session: GuestSession
         do {

@@ -39,6 +39,9 @@ struct TapVMCommand: ParsableCommand {
 struct OutputOptions: ParsableArguments {
     @Flag(help: "One JSON object per line, each with an \"event\" key.")
     var json = false
+
+    @Option(help: ArgumentHelp("Capture every frame crossing the tap fd to FILE (pcap, Ethernet; created 0600).", valueName: "FILE"))
+    var pcap: String?
 }
 
 /// Guest options shared by `run` and `demo`.
@@ -67,7 +70,7 @@ struct Demo: ParsableCommand {
 
     func run() throws {
         let printer = EventPrinter(json: output.json)
-        let status = Runner.demo(labName: name, seed: guest.seed, printer: printer, processStart: processStart)
+        let status = Runner.demo(labName: name, seed: guest.seed, pcapPath: output.pcap, printer: printer, processStart: processStart)
         if status != 0 { throw ExitCode(status) }
     }
 }
@@ -124,6 +127,7 @@ struct Run: ParsableCommand {
         options.seed = guest.seed
         options.mac = guest.mac
         options.hostname = hostname
+        options.pcapPath = output.pcap
         options.pingCount = pingCount
         options.leaseTimeout = .seconds(leaseTimeout)
         options.pingTargets = ping.map { $0 == "router" ? PingTarget.router : .address(IPv4Address($0)!) }

@@ -1,5 +1,7 @@
 import Foundation
+import Capture
 import HostTap
+import Wire
 import Glibc
 import Testing
 @testable import TapVM
@@ -25,7 +27,9 @@ struct CommandLineTests {
     @Test(.enabled(if: geteuid() == 0, "needs root"), .timeLimit(.minutes(2)))
     func demoJSONFollowsTheContract() throws {
         let name = "tc\(getpid() % 100_000)"
-        let result = try Self.tapvm(["demo", "--json", "--name", name, "--seed", "7"])
+        let pcap = "/tmp/tapvm-test-\(getpid()).pcap"
+        defer { unlink(pcap) }
+        let result = try Self.tapvm(["demo", "--json", "--name", name, "--seed", "7", "--pcap", pcap])
         let events = try Self.jsonLines(result.standardOutput)
         #expect(result.status == 0, "stderr: \(result.standardError)")
         #expect(events.allSatisfy { $0["event"] is String })
@@ -48,6 +52,23 @@ struct CommandLineTests {
         let summary = try #require(events.last)
         #expect(summary["event"] as? String == "summary" && summary["ok"] as? Bool == true)
         #expect(!(try SystemCommand.run(["ip", "netns", "list"]).standardOutput.contains(name)))
+
+        // The wire capture: a readable pcap, 0600, starting with the guest's DHCPDISCOVER.
+        var info = stat()
+        #expect(stat(pcap, &info) == 0 && info.st_mode & 0o777 == 0o600)
+        let records = try PcapReader(path: pcap).readAll()
+        #expect(records.count >= 10)
+        let first = try #require(records.first)
+        let dhcp = try first.bytes.withUnsafeBytes { bytes in
+            let ipv4 = try IPv4Packet(EthernetFrame(bytes).payload)
+            return try DHCPMessage(DHCPPacket(UDPDatagram(ipv4.payload).payload))
+        }
+        #expect(dhcp.messageType == .discover)
+        // Every frame the guest sent is at least the 60-byte Ethernet minimum (the kernel would send runts).
+        let sent = try records.filter { record in
+            try record.bytes.withUnsafeBytes { try EthernetFrame($0).source } == dhcp.clientHardwareAddress
+        }
+        #expect(sent.count >= 5 && sent.allSatisfy { $0.bytes.count >= 60 })
     }
 
     @Test(.enabled(if: geteuid() == 0, "needs root"))
