@@ -60,7 +60,7 @@ public struct EventLine: Sendable {
     public var json: String { JSONValue.object([("event", .string(event))] + fields).encoded }
 }
 
-/// Where event lines go: stdout, one per line, flushed at once (scripts read them while tapvm runs).
+/// Where event lines go: stdout, one per line, written at once (scripts read them while tapvm runs).
 public final class EventPrinter: @unchecked Sendable {
     public let json: Bool
     private let lock = NSLock()
@@ -68,15 +68,25 @@ public final class EventPrinter: @unchecked Sendable {
     public init(json: Bool) { self.json = json }
 
     public func print(_ line: EventLine) {
-        lock.lock(); defer { lock.unlock() }
-        let text = json ? line.json : line.human
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        write(json ? line.json : line.human, to: STDOUT_FILENO)
     }
 
     /// A progress or diagnostic note: stderr in human mode, nothing in JSON mode (stdout stays parseable).
     public func note(_ text: String) {
         guard !json else { return }
+        write(text, to: STDERR_FILENO)
+    }
+
+    /// One whole line with write(2). A reader that went away (EPIPE; tapvm ignores SIGPIPE so that it still
+    /// cleans up) loses the line, nothing else.
+    private func write(_ text: String, to fd: Int32) {
         lock.lock(); defer { lock.unlock() }
-        FileHandle.standardError.write(Data((text + "\n").utf8))
+        var bytes = Array((text + "\n").utf8)[...]
+        while !bytes.isEmpty {
+            let written = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if written < 0 && errno == EINTR { continue }
+            guard written > 0 else { return }
+            bytes = bytes.dropFirst(written)
+        }
     }
 }

@@ -12,6 +12,8 @@ public struct MachineConfiguration: Sendable {
     public var hostname: String?
     public var pingTargets: [PingTarget]
     public var pingCount: Int
+    /// Time between two echo requests to one target.
+    public var pingInterval: Duration = .seconds(1)
     /// Guest memory: rings and buffers for two 256-entry queues fit in well under 2 MiB.
     public var memorySize = 4 << 20
     public var queueSize: UInt16 = 256
@@ -70,7 +72,7 @@ public final class Machine: @unchecked Sendable {
             mac = driver.macAddress ?? tap.mac
             var stackConfiguration = StackConfiguration(mac: mac, hostname: configuration.hostname,
                                                         pingTargets: configuration.pingTargets, pingCount: configuration.pingCount)
-            stackConfiguration.pingCount = configuration.pingCount
+            stackConfiguration.pingInterval = configuration.pingInterval
             let stack = NetworkStack(configuration: stackConfiguration, random: SeededGenerator(seed: configuration.seed))
             self.stack = stack
             // Runs on the vCPU thread, the only thread that touches the stack.

@@ -28,6 +28,7 @@ public struct RunOptions: Sendable {
     /// Addresses the guest pings once its lease is bound (`--ping ADDR`).
     public var pingTargets: [PingTarget] = []
     public var pingCount = 3
+    public var pingInterval: Duration = .seconds(1)
     public var exitAfter: ExitCondition = .never
     /// How long to wait for a lease before a run with `exitAfter: .lease` fails.
     public var leaseTimeout: Duration = .seconds(30)

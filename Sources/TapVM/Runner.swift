@@ -23,7 +23,7 @@ public enum Runner {
                 failure = session.interrupted ? "interrupted before a lease was bound"
                     : session.failure ?? "no lease within \(options.leaseTimeout)"
             } else if !options.pingTargets.isEmpty {
-                let budget = Duration.seconds(options.pingCount * 2 + 3)
+                let budget = (options.pingInterval + .seconds(1)) * options.pingCount + .seconds(3)
                 session.pump(timeout: budget) { session.pingResults.count >= options.pingTargets.count }
                 ok = session.pingResults.count == options.pingTargets.count && session.pingResults.allSatisfy { $0.received > 0 }
                 if !ok { failure = "ping failed" }
@@ -69,6 +69,7 @@ public enum Runner {
         options.seed = seed
         options.pcapPath = pcapPath
         options.pingTargets = [.router]
+        options.pingInterval = .milliseconds(200)   // as the server's `ping -i 0.2`
         let session: GuestSession
         do {
             session = try GuestSession(options: options, printer: printer, processStart: processStart)

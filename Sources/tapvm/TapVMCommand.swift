@@ -21,6 +21,9 @@ struct TapVMCommand: ParsableCommand {
     /// `--lab` takes an optional name (`--lab` alone means the default lab); ArgumentParser options always take a
     /// value, so a bare `--lab` is rewritten to `--lab=tapvm` before parsing.
     static func main() {
+        // A reader that closes the pipe early (`tapvm demo --json | head -1`) must not kill tapvm before it has
+        // taken its lab and macvtap down: writes then fail with EPIPE instead.
+        signal(SIGPIPE, SIG_IGN)
         var arguments = Array(CommandLine.arguments.dropFirst())
         for index in arguments.indices where arguments[index] == "--lab" {
             let next = arguments.index(after: index)
@@ -94,6 +97,8 @@ struct Run: ParsableCommand {
     var ping: [String] = []
     @Option(help: "Echo requests per --ping target.")
     var pingCount = 3
+    @Option(help: "Seconds between two echo requests to one --ping target.")
+    var pingInterval = 1.0
     @Option(help: "DHCP host name (option 12).")
     var hostname: String?
     @Option(help: "Seconds to wait for a lease with --exit-after lease.")
@@ -115,6 +120,7 @@ struct Run: ParsableCommand {
             throw ValidationError("--ping takes an IPv4 address or 'router', not '\(target)'")
         }
         guard (1...100).contains(pingCount) else { throw ValidationError("--ping-count takes 1 to 100") }
+        guard (0.01...60).contains(pingInterval) else { throw ValidationError("--ping-interval takes 0.01 to 60 seconds") }
         guard (1...3600).contains(leaseTimeout) else { throw ValidationError("--lease-timeout takes 1 to 3600 seconds") }
     }
 
@@ -129,6 +135,7 @@ struct Run: ParsableCommand {
         options.hostname = hostname
         options.pcapPath = output.pcap
         options.pingCount = pingCount
+        options.pingInterval = .milliseconds(Int64(pingInterval * 1000))
         options.leaseTimeout = .seconds(leaseTimeout)
         options.pingTargets = ping.map { $0 == "router" ? PingTarget.router : .address(IPv4Address($0)!) }
         switch exitAfter {

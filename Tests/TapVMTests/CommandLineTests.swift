@@ -71,6 +71,14 @@ struct CommandLineTests {
         #expect(sent.count >= 5 && sent.allSatisfy { $0.bytes.count >= 60 })
     }
 
+    @Test(.enabled(if: geteuid() == 0, "needs root"), .timeLimit(.minutes(1)))
+    func aReaderThatGoesAwayDoesNotLeaveTheLabBehind() throws {
+        let name = "tp\(getpid() % 100_000)"
+        let result = try SystemCommand.run(["sh", "-c", #""$1" demo --json --name "$2" | head -n 1"#, "sh", Self.binary, name], timeout: 60)
+        #expect(result.standardOutput.contains(#""event":"lease""#))
+        #expect(!(try SystemCommand.run(["ip", "netns", "list"]).standardOutput.contains(name)))
+    }
+
     @Test(.enabled(if: geteuid() == 0, "needs root"))
     func errorsAreOneLineAndNonZero() throws {
         let cases: [([String], String)] = [
