@@ -155,6 +155,28 @@ struct AttachTests {
     }
 
     @Test(.timeLimit(.minutes(1)))
+    func sigtermEndsARunCleanly() throws {
+        let lab = try LabSegment(name: "ts\(getpid() % 100_000)")
+        try lab.up()
+        defer { try? lab.down() }
+        // Run until the lease line appears (bounded), then SIGTERM: summary ok, exit 0, the macvtap deleted.
+        let script = #"""
+            "$1" run --lab "$2" --json > "$3" & pid=$!
+            i=0; while [ $i -lt 100 ] && ! grep -q '"event":"lease"' "$3"; do sleep 0.1; i=$((i+1)); done
+            kill -TERM $pid; wait $pid; echo "exit=$?"
+            """#
+        let output = "/tmp/tapvm-test-\(getpid())-term.json"
+        defer { unlink(output) }
+        let result = try SystemCommand.run(["sh", "-c", script, "sh", CommandLineTests.binary, lab.name, output], timeout: 30)
+        #expect(result.standardOutput.contains("exit=0"), "\(result.standardOutput) \(result.standardError)")
+        let events = try CommandLineTests.jsonLines(try String(contentsOfFile: output, encoding: .utf8))
+        #expect(events.first?["event"] as? String == "lease")
+        #expect(events.last?["event"] as? String == "summary" && events.last?["interrupted"] as? Bool == true)
+        let links = try SystemCommand.check(["ip", "-n", lab.clientNamespace, "-br", "link"]).standardOutput
+        #expect(!links.contains("tvm"), "\(links)")
+    }
+
+    @Test(.timeLimit(.minutes(1)))
     func aMacvtapHeldByAnotherProcessIsRefused() throws {
         try Self.withMacvtap { lab in
             // This test process holds a queue of mvt0; a second open would split the traffic (MACVTAP-FACTS §6).
