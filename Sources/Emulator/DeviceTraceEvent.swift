@@ -6,7 +6,8 @@ public enum DeviceTraceEvent: Sendable, Equatable {
     case backendRead(length: Int)
     /// The device wrote a packet of `length` bytes (header included) to the backend.
     case backendWrite(length: Int)
-    /// The device popped the chain at `head` from `queue` (avail entry `availableIndex`).
+    /// The device consumed the chain at `head` from `queue` (avail entry `availableIndex`); for RX, logged once the
+    /// packet was read into it (a chain put back on EAGAIN is not logged).
     case chainPopped(queue: Int, head: UInt16, availableIndex: UInt16, readable: Int, writable: Int)
     /// The device published used.idx = `usedIndex` on `queue`.
     case usedPublished(queue: Int, usedIndex: UInt16)

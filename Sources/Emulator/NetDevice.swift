@@ -90,8 +90,19 @@ public final class NetDevice: @unchecked Sendable {
         interrupt.raise()
     }
 
+    /// Forgets the queues if the driver reset the device (status written to 0, virtio 1.2 §2.4), so that the
+    /// next DRIVER_OK activates it afresh. Called on every doorbell.
+    public func followReset() {
+        guard isActive || broken, transport.status.isEmpty else { return }
+        receiveQueue = nil
+        transmitQueue = nil
+        broken = false
+        receiveHasBuffers = true
+    }
+
     /// The RX doorbell rang: buffers were added.
     public func receiveDoorbell(count: UInt64 = 1) {
+        followReset()
         counters.doorbells.increment()
         trace?(.doorbell(queue: Self.receiveQueue, count: count))
         receiveHasBuffers = true
@@ -101,6 +112,7 @@ public final class NetDevice: @unchecked Sendable {
 
     /// The TX doorbell rang: frames were added.
     public func transmitDoorbell(count: UInt64 = 1) {
+        followReset()
         counters.doorbells.increment()
         trace?(.doorbell(queue: Self.transmitQueue, count: count))
         activateIfReady()
@@ -136,8 +148,6 @@ public final class NetDevice: @unchecked Sendable {
                 fail(queue: Self.receiveQueue, error)
                 return delivered
             }
-            trace?(.chainPopped(queue: Self.receiveQueue, head: chain.head, availableIndex: queue.nextAvailable &- 1,
-                                readable: chain.readable.count, writable: chain.writable.count))
             switch receiveOne(into: chain) {
             case .wouldBlock:
                 queue.undoPop()
@@ -145,6 +155,8 @@ public final class NetDevice: @unchecked Sendable {
             case .dropped:
                 queue.undoPop()  // the buffer is still free: reuse it for the next packet
             case let .delivered(length):
+                trace?(.chainPopped(queue: Self.receiveQueue, head: chain.head, availableIndex: queue.nextAvailable &- 1,
+                                    readable: chain.readable.count, writable: chain.writable.count))
                 do { try queue.addUsed(head: chain.head, length: UInt32(length), memory) } catch {
                     fail(queue: Self.receiveQueue, error)
                     return delivered

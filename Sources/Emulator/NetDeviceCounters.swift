@@ -10,7 +10,7 @@ public final class NetDeviceCounters: Sendable {
         /// Frames sent to the backend, and their bytes (without the virtio header).
         public var txFrames: UInt64 = 0
         public var txBytes: UInt64 = 0
-        /// Times the device stopped reading the backend because the guest had no RX buffers.
+        /// Times an RX pass ran out of guest buffers, so the device stopped reading the backend until the RX doorbell.
         public var rxNoBuffer: UInt64 = 0
         /// Frames dropped because they did not fit the guest's RX chain (never delivered cut).
         public var rxTruncated: UInt64 = 0

@@ -1,3 +1,4 @@
+import Glibc
 import Testing
 import Virtio
 import Wire
@@ -207,5 +208,59 @@ import Wire
         transport.writeStatus([.acknowledge, .driver, .featuresOK, .driverOK])
         #expect(!device.activateIfReady())
         #expect(transport.status.contains(.needsReset))
+    }
+}
+
+@Suite struct DeviceThreadTests {
+    @Test func threadActivatesDeliversOnKickAndStops() throws {
+        let bench = try Bench()
+        let rxDoorbell = try Doorbell(queueIndex: 0)
+        let txDoorbell = try Doorbell(queueIndex: 1)
+        let thread = try DeviceThread(device: bench.device, receiveDoorbell: rxDoorbell, transmitDoorbell: txDoorbell)
+        try thread.start()
+        // A frame waits before any buffer: the device must not read it.
+        bench.backend.inject(backendPacket(frame: testFrame(length: 60, seed: 1)))
+        try bench.rx.addChain([(0x20000, 2048, true)])
+        rxDoorbell.ring()
+        var descriptor = pollfd(fd: bench.interrupt.fd, events: Int16(POLLIN), revents: 0)
+        #expect(poll(&descriptor, 1, 5000) == 1)  // bounded: at most 5 s
+        #expect(bench.rx.usedIndex == 1)
+        #expect(try bench.memory.readBytes(at: 0x2000C, count: 60) == testFrame(length: 60, seed: 1))
+        // TX through the doorbell.
+        try bench.memory.write(at: 0x40000, bytes: [UInt8](repeating: 0, count: 12) + testFrame(length: 60, seed: 2))
+        try bench.tx.addChain([(0x40000, 72, false)])
+        _ = bench.interrupt.acknowledge()
+        txDoorbell.ring()
+        descriptor.revents = 0
+        #expect(poll(&descriptor, 1, 5000) == 1)
+        #expect(bench.backend.transmitted == [[UInt8](repeating: 0, count: 10) + testFrame(length: 60, seed: 2)])
+        #expect(thread.stop(timeout: .seconds(5)))
+        #expect(bench.device.counters.snapshot().doorbells == 2)
+    }
+}
+
+@Suite struct DeviceResetTests {
+    @Test func driverResetDeactivatesAndClearsNeedsReset() throws {
+        let bench = try Bench()
+        try bench.rx.makeAvailable(head: 200)  // hostile: head beyond the table
+        #expect(bench.device.activateIfReady())
+        bench.device.processReceive()
+        #expect(bench.device.broken && bench.transport.status.contains(.needsReset))
+        bench.transport.writeStatus([])
+        bench.device.receiveDoorbell()
+        #expect(!bench.device.isActive && !bench.device.broken)
+        // The driver sets the device up again with fresh rings.
+        let rx = try MockDriverQueue(memory: bench.memory, at: 0x50000, size: 8)
+        bench.transport.writeStatus([.acknowledge, .driver])
+        bench.transport.writeDriverFeatures([.version1])
+        bench.transport.writeStatus([.acknowledge, .driver, .featuresOK])
+        bench.transport.configureQueue(0, layout: rx.layout)
+        bench.transport.configureQueue(1, layout: bench.tx.layout)
+        bench.transport.writeStatus([.acknowledge, .driver, .featuresOK, .driverOK])
+        try rx.addChain([(0x20000, 2048, true)])
+        bench.backend.inject(backendPacket(frame: testFrame(length: 60, seed: 3)))
+        bench.device.receiveDoorbell()
+        #expect(bench.device.isActive)
+        #expect(rx.usedIndex == 1)
     }
 }
