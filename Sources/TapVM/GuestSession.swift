@@ -75,7 +75,7 @@ public final class GuestSession {
                 try LabSegment.requireRoot("tapvm run --lab")
                 guard lab.exists else { throw TapVMError.labMissing(name) }
                 let interface = "tvm\(getpid() % 100_000)"
-                try lab.createMacvtap(name: interface, mac: mac.description)
+                try lab.createMacvtap(name: interface, mac: mac)
                 createdMacvtap = (lab, interface)
                 tap = try TapDevice.open(interface: interface, netns: lab.clientNamespace)
             }
@@ -157,7 +157,9 @@ public final class GuestSession {
     }
 
     func leaseLine(_ lease: DHCPLease, phases: DHCPPhaseTimes) -> EventLine {
-        let elapsed = Self.milliseconds(ContinuousClock.now - processStart)
+        // The instant the lease was bound, on the process's clock (not when this line is printed).
+        let boot = machine?.bootedAt ?? processStart
+        let elapsed = Self.milliseconds(boot - processStart) + phases.bound.milliseconds
         let phaseFields: [(String, JSONValue)] = [
             ("discover", .number(phases.discoverSent.milliseconds)), ("offer", .number(phases.offerReceived.milliseconds)),
             ("request", .number(phases.requestSent.milliseconds)), ("ack", .number(phases.ackReceived.milliseconds)),
@@ -186,8 +188,11 @@ public final class GuestSession {
                          human: human)
     }
 
-    /// Stops the machine and deletes what this session created. Safe to call twice.
+    /// Releases the lease (RFC 2131 §4.4.6: a client that no longer needs its address tells the server),
+    /// stops the machine and deletes what this session created. Safe to call twice.
     public func shutdown() {
+        if lease != nil, let machine, machine.release() { printer.note("tapvm: lease released") }
+        lease = nil
         machine?.stop()
         if let machine { printer.note("tapvm: \(machine.countersSummary)") }
         machine = nil

@@ -1,5 +1,6 @@
 import Foundation
 import HostTap
+import Wire
 
 /// A throw-away LAN segment made of two network namespaces, as in `../shared/anchors/lab-up`:
 ///
@@ -116,18 +117,27 @@ public struct LabSegment: Sendable {
     /// is partly built or already gone.
     public func down() throws(TapVMError) {
         try Self.requireRoot("tapvm lab down")
-        if let pid = dnsmasqPID() {
-            kill(pid, SIGTERM)
-            for _ in 0..<100 where Self.isRunning(pid) { usleep(10_000) }
-            if Self.isRunning(pid) { kill(pid, SIGKILL) }
-        }
+        if let pid = dnsmasqPID() { Self.terminate([pid]) }
         let existing = Self.namespaces()
         var failure: TapVMError?
         for namespace in [clientNamespace, serverNamespace] where existing.contains(namespace) {
+            // Anything still running inside is ours (a dnsmasq whose pid file never appeared, a ping): end it,
+            // or it would live on in a namespace nobody can name any more.
+            let pids = (try? SystemCommand.run(["ip", "netns", "pids", namespace]))?.standardOutput
+                .split(separator: "\n").compactMap { pid_t($0.trimmingCharacters(in: .whitespaces)) } ?? []
+            Self.terminate(pids.filter { $0 > 1 && $0 != getpid() })
             do { try run(["ip", "netns", "del", namespace]) } catch { failure = error }
         }
         try? FileManager.default.removeItem(atPath: runDirectory)
         if let failure { throw failure }
+    }
+
+    /// SIGTERM, up to a second for them to end, then SIGKILL.
+    static func terminate(_ pids: [pid_t]) {
+        guard !pids.isEmpty else { return }
+        for pid in pids { kill(pid, SIGTERM) }
+        for _ in 0..<100 where pids.contains(where: isRunning) { usleep(10_000) }
+        for pid in pids where isRunning(pid) { kill(pid, SIGKILL) }
     }
 
     /// One line per fact: namespaces, dnsmasq, leases.
@@ -145,9 +155,15 @@ public struct LabSegment: Sendable {
         return lines
     }
 
+    /// What the kernel's ping in the server namespace saw.
+    public struct PingResult: Sendable {
+        public var sent: Int
+        public var received: Int
+        public var average: Duration?
+    }
+
     /// Pings `address` from the server namespace with the kernel's ping (the LAN talking to the guest).
-    /// Returns the average round trip, or nil when no reply came.
-    public func pingFromServer(_ address: String, count: Int = 3) throws(TapVMError) -> Duration? {
+    public func pingFromServer(_ address: String, count: Int = 3) throws(TapVMError) -> PingResult {
         guard SystemCommand.locate("ping") != nil else { throw .missingProgram("ping") }
         let result: CommandResult
         do {
@@ -156,31 +172,38 @@ public struct LabSegment: Sendable {
         } catch {
             throw .tap(error)
         }
-        // "rtt min/avg/max/mdev = 0.051/0.069/0.090/0.016 ms"
-        guard result.status == 0, let line = result.standardOutput.split(separator: "\n").last(where: { $0.contains("min/avg/max") }),
-              let values = line.split(separator: "=").last?.split(separator: "/"), values.count >= 2,
-              let average = Double(values[1].trimmingCharacters(in: .whitespaces)) else { return nil }
-        return .microseconds(Int64(average * 1000))
+        return Self.parsePing(result.standardOutput)
     }
 
-    /// Creates a bridge-mode macvtap on the lab's lower device with IPv6 disabled on it before it goes up
+    /// Reads iputils ping's summary: "3 packets transmitted, 2 received, ..." and
+    /// "rtt min/avg/max/mdev = 0.051/0.069/0.090/0.016 ms".
+    static func parsePing(_ output: String) -> PingResult {
+        var result = PingResult(sent: 0, received: 0, average: nil)
+        for line in output.split(separator: "\n") {
+            if line.contains("packets transmitted") {
+                let numbers = line.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).split(separator: " ").first.flatMap { Int($0) } }
+                if numbers.count >= 2 { result.sent = numbers[0] ?? 0; result.received = numbers[1] ?? 0 }
+            } else if line.contains("min/avg/max"), let values = line.split(separator: "=").last?.split(separator: "/"),
+                      values.count >= 2, let average = Double(values[1].trimmingCharacters(in: .whitespaces)) {
+                result.average = .microseconds(Int64(average * 1000))
+            }
+        }
+        return result
+    }
+
+    /// Creates a bridge-mode macvtap on the lab's lower device, with IPv6 disabled on it before it goes up
     /// (MACVTAP-FACTS §7: otherwise the host kernel runs its own IPv6 stack with the guest's MAC).
-    public func createMacvtap(name interface: String, mac: String) throws(TapVMError) {
-        let c = clientNamespace
-        try run(["ip", "-n", c, "link", "add", "link", lowerInterface, "name", interface,
-                              "address", mac, "type", "macvtap", "mode", "bridge"])
+    public func createMacvtap(name interface: String, mac: MACAddress) throws(TapVMError) {
         do {
-            try run(["ip", "netns", "exec", c, "sysctl", "-qw", "net.ipv6.conf.\(interface).disable_ipv6=1"])
-            try run(["ip", "-n", c, "link", "set", interface, "up"])
+            _ = try MacvtapLink.create(name: interface, lower: lowerInterface, netns: clientNamespace, mode: .bridge, address: mac)
         } catch {
-            deleteMacvtap(name: interface)
-            throw error
+            throw .tap(error)
         }
     }
 
     /// Deletes a macvtap made by `createMacvtap` (ignores one that is already gone).
     public func deleteMacvtap(name interface: String) {
-        _ = try? SystemCommand.run(["ip", "-n", clientNamespace, "link", "del", interface])
+        try? MacvtapLink(name: interface, netns: clientNamespace).delete()
     }
 
     static func namespaces() -> Set<String> {

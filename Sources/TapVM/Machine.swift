@@ -1,4 +1,5 @@
 import Capture
+import Glibc
 import Emulator
 import Guest
 import HostTap
@@ -48,6 +49,9 @@ public final class Machine: @unchecked Sendable {
     public let stack: NetworkStack
     /// The guest's MAC, as its driver read it from the card's config space.
     public let mac: MACAddress
+    /// When the guest booted (its clock's zero), so that guest instants can be placed on the process's clock.
+    public private(set) var bootedAt: ContinuousClock.Instant?
+    private let clock: MonotonicClock
     private let backend: TapBackend
     private let deviceThread: DeviceThread
     private let vcpu: VCPU
@@ -76,7 +80,8 @@ public final class Machine: @unchecked Sendable {
             let stack = NetworkStack(configuration: stackConfiguration, random: SeededGenerator(seed: configuration.seed))
             self.stack = stack
             // Runs on the vCPU thread, the only thread that touches the stack.
-            vcpu = try VCPU(driver: driver, stack: stack, clock: MonotonicClock(), interrupt: interrupt, onIdle: {
+            clock = MonotonicClock()
+            vcpu = try VCPU(driver: driver, stack: stack, clock: clock, interrupt: interrupt, onIdle: {
                 for event in stack.drainEvents() { onEvent(event) }
             })
         } catch {
@@ -89,6 +94,7 @@ public final class Machine: @unchecked Sendable {
         guard !running else { return }
         do {
             try deviceThread.start()
+            bootedAt = ContinuousClock.now - (clock.now() - .boot)
             try vcpu.start()
         } catch {
             _ = deviceThread.stop()
@@ -97,16 +103,33 @@ public final class Machine: @unchecked Sendable {
         running = true
     }
 
+    /// Sends a DHCPRELEASE for the current lease, if any (RFC 2131 §4.4.6), and waits at most `timeout` for the
+    /// device to put it on the wire. Returns whether a frame left.
+    @discardableResult
+    public func release(timeout: Duration = .milliseconds(500)) -> Bool {
+        guard running else { return false }
+        let before = device.counters.snapshot().txFrames
+        let clock = self.clock
+        vcpu.perform { stack in (stack as? NetworkStack)?.release(now: clock.now()) }
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if device.counters.snapshot().txFrames > before { return true }
+            usleep(2_000)
+        }
+        return false
+    }
+
     /// Stops the vCPU, then the device, closes the capture (flushed, so it is complete) and the fd.
-    /// Safe to call twice.
+    /// Safe to call twice. If a thread does not stop in time, the fd is left open on purpose: closing it under a
+    /// running thread could let that thread read or write an unrelated file that reuses the number.
     public func stop() {
+        var stopped = true
         if running {
             running = false
-            vcpu.stop()
-            _ = deviceThread.stop()
+            stopped = vcpu.stop() && deviceThread.stop()
         }
         try? backend.capture?.close()
-        tap.close()
+        if stopped { tap.close() }
     }
 
     /// Whether the macvtap still exists. A deleted device is invisible to read, write and poll; only an ioctl

@@ -1,6 +1,7 @@
 import Foundation
 import Guest
 import Synchronization
+import Wire
 
 /// The two jobs of the command line that boot a guest: `tapvm run` and `tapvm demo`. Each returns the exit
 /// status; the last output line is always a `summary` event whose `ok` matches it.
@@ -45,8 +46,9 @@ public enum Runner {
     }
 
     /// `tapvm demo`: lab up, guest boots, lease, the guest pings the router, the server namespace pings the guest,
-    /// a summary, and the lab torn down even on failure or Ctrl-C.
-    public static func demo(labName: String?, seed: UInt64?, pcapPath: String? = nil, printer: EventPrinter, processStart: ContinuousClock.Instant) -> Int32 {
+    /// the lab torn down (even on failure or Ctrl-C), and only then the summary, so that `ok` covers the teardown.
+    public static func demo(labName: String?, seed: UInt64?, pcapPath: String? = nil, printer: EventPrinter,
+                            processStart: ContinuousClock.Instant) -> Int32 {
         let interrupted = Atomic<Bool>(false)
         let watcher = SignalWatcher { _ in interrupted.store(true, ordering: .relaxed) }
         defer { watcher.cancel() }
@@ -58,13 +60,32 @@ public enum Runner {
         } catch {
             return finish(ok: false, error: error.description, printer: printer, processStart: processStart)
         }
-        defer {
-            do { try lab.down() } catch { printer.note("tapvm demo: lab down: \(error)") }
+        var outcome = DemoOutcome(ok: false, error: "interrupted", lease: nil)
+        if !interrupted.load(ordering: .relaxed) {
+            outcome = demo(on: lab, seed: seed, pcapPath: pcapPath, printer: printer, processStart: processStart) {
+                interrupted.load(ordering: .relaxed)
+            }
+        }
+        do {
+            try lab.down()
             printer.note("tapvm demo: lab \(lab.name) torn down")
+        } catch {
+            outcome.ok = false
+            outcome.error = [outcome.error, "lab down: \(error)"].compactMap { $0 }.joined(separator: "; ")
         }
-        guard !interrupted.load(ordering: .relaxed) else {
-            return finish(ok: false, error: "interrupted", printer: printer, processStart: processStart)
-        }
+        return finish(ok: outcome.ok, error: outcome.error, extra: [("lease", outcome.lease.map { .string("\($0)") } ?? .null)],
+                      printer: printer, processStart: processStart)
+    }
+
+    struct DemoOutcome {
+        var ok: Bool
+        var error: String?
+        var lease: IPv4Address?
+    }
+
+    /// The guest's part of the demo on a lab that is up; the session is shut down (lease released) on return.
+    static func demo(on lab: LabSegment, seed: UInt64?, pcapPath: String?, printer: EventPrinter,
+                     processStart: ContinuousClock.Instant, interrupted: () -> Bool) -> DemoOutcome {
         var options = RunOptions(attachment: .lab(name: lab.name))
         options.seed = seed
         options.pcapPath = pcapPath
@@ -74,33 +95,33 @@ public enum Runner {
         do {
             session = try GuestSession(options: options, printer: printer, processStart: processStart)
         } catch {
-            return finish(ok: false, error: error.description, printer: printer, processStart: processStart)
+            return DemoOutcome(ok: false, error: error.description, lease: nil)
         }
         defer { session.shutdown() }
         printer.note("tapvm demo: waiting for a DHCPv4 lease from dnsmasq")
-        guard session.pump(timeout: options.leaseTimeout, until: { session.lease != nil || interrupted.load(ordering: .relaxed) }),
-              let lease = session.lease else {
-            return finish(ok: false, error: "no lease within \(options.leaseTimeout)", printer: printer, processStart: processStart)
+        session.pump(timeout: options.leaseTimeout) { session.lease != nil || interrupted() }
+        guard let lease = session.lease else {
+            let why = interrupted() || session.interrupted ? "interrupted" : session.failure ?? "no lease within \(options.leaseTimeout)"
+            return DemoOutcome(ok: false, error: why, lease: nil)
         }
-        session.pump(timeout: .seconds(10)) { !session.pingResults.isEmpty || interrupted.load(ordering: .relaxed) }
+        session.pump(timeout: .seconds(10)) { !session.pingResults.isEmpty || interrupted() }
         let guestPing = session.pingResults.first
         if guestPing == nil {
             printer.print(session.pingLine(direction: "guest-to-lan", target: lease.router.map { "\($0)" } ?? "none",
                                            sent: 0, received: 0, average: nil))
         }
-        var lanPingOK = false
+        var lanPing = LabSegment.PingResult(sent: 0, received: 0, average: nil)
         do {
-            let average = try lab.pingFromServer("\(lease.address)")
-            lanPingOK = average != nil
-            printer.print(session.pingLine(direction: "lan-to-guest", target: "\(lease.address)", sent: 3,
-                                           received: average == nil ? 0 : 3, average: average))
+            lanPing = try lab.pingFromServer("\(lease.address)")
+            printer.print(session.pingLine(direction: "lan-to-guest", target: "\(lease.address)", sent: lanPing.sent,
+                                           received: lanPing.received, average: lanPing.average))
         } catch {
             printer.note("tapvm demo: \(error)")
         }
-        let ok = (guestPing?.received ?? 0) > 0 && lanPingOK && !interrupted.load(ordering: .relaxed)
-        session.shutdown()
-        return finish(ok: ok, error: ok ? nil : "a ping failed", extra: [("lease", .string("\(lease.address)"))],
-                      printer: printer, processStart: processStart)
+        if interrupted() || session.interrupted { return DemoOutcome(ok: false, error: "interrupted", lease: lease.address) }
+        if let failure = session.failure { return DemoOutcome(ok: false, error: failure, lease: lease.address) }
+        let ok = (guestPing?.received ?? 0) > 0 && lanPing.received > 0
+        return DemoOutcome(ok: ok, error: ok ? nil : "a ping failed", lease: lease.address)
     }
 
     /// Prints the closing `summary` event and returns the exit status (0 exactly when `ok`).

@@ -113,8 +113,16 @@ struct AttachTests {
         let lab = try LabSegment(name: "ta\(getpid() % 100_000)")
         try lab.up()
         defer { try? lab.down() }
-        try lab.createMacvtap(name: "mvt0", mac: "02:00:00:00:00:0a")
+        try lab.createMacvtap(name: "mvt0", mac: MACAddress(0x02, 0, 0, 0, 0, 0x0a))
         try body(lab)
+    }
+
+    /// dnsmasq's log shows the ACK and, because tapvm releases at the end of a run, the RELEASE for mvt0's MAC.
+    static func expectAckedAndReleased(_ lease: [String: Any], lab: LabSegment) throws {
+        let log = try String(contentsOfFile: lab.logFile, encoding: .utf8)
+        let address = try #require(lease["address"] as? String)
+        #expect(log.contains("DHCPACK(srv0) \(address) 02:00:00:00:00:0a"), "\(log)")
+        #expect(log.contains("DHCPRELEASE(srv0) \(address) 02:00:00:00:00:0a"), "\(log)")
     }
 
     static func lease(in result: CommandResult) throws -> [String: Any] {
@@ -130,8 +138,7 @@ struct AttachTests {
             let result = try CommandLineTests.tapvm(["run", "--interface", "mvt0", "--netns", lab.clientNamespace,
                                                      "--exit-after", "lease", "--ping", "router", "--json"], timeout: 30)
             let lease = try Self.lease(in: result)
-            let leases = try String(contentsOfFile: lab.runDirectory + "/dnsmasq.leases", encoding: .utf8)
-            #expect(leases.contains("02:00:00:00:00:0a \(lease["address"] as? String ?? "?")"))
+            try Self.expectAckedAndReleased(lease, lab: lab)
         }
     }
 
@@ -149,8 +156,7 @@ struct AttachTests {
             let script = #"exec 5<>"$1" && rm -f "$1" && exec "$2" run --tap-fd 5 --exit-after lease --json"#
             let result = try SystemCommand.run(["sh", "-c", script, "sh", directory + "/tap", CommandLineTests.binary], timeout: 30)
             let lease = try Self.lease(in: result)
-            let leases = try String(contentsOfFile: lab.runDirectory + "/dnsmasq.leases", encoding: .utf8)
-            #expect(leases.contains("02:00:00:00:00:0a \(lease["address"] as? String ?? "?")"))
+            try Self.expectAckedAndReleased(lease, lab: lab)
         }
     }
 

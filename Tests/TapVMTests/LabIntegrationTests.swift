@@ -47,13 +47,20 @@ struct LabIntegrationTests {
         // The guest pings the router, and the server's kernel pings the guest (ARP both ways, ICMP both ways).
         #expect(session.pump(timeout: .seconds(10)) { !session.pingResults.isEmpty })
         #expect(session.pingResults.first?.received ?? 0 > 0)
-        #expect(try lab.pingFromServer("\(lease.address)") != nil)
+        #expect(try lab.pingFromServer("\(lease.address)").received == 3)
 
         // dnsmasq recorded the lease under the guest's MAC.
         let leases = try String(contentsOfFile: lab.runDirectory + "/dnsmasq.leases", encoding: .utf8)
         #expect(leases.contains(session.mac.description) && leases.contains("\(lease.address)"))
 
+        // Shutting down releases the lease (RFC 2131 §4.4.6): dnsmasq drops it from its lease file.
         session.shutdown()
+        var released = false
+        for _ in 0..<50 where !released {
+            released = !(try String(contentsOfFile: lab.runDirectory + "/dnsmasq.leases", encoding: .utf8)).contains(session.mac.description)
+            if !released { usleep(20_000) }
+        }
+        #expect(released, "dnsmasq still holds the lease of \(session.mac)")
         try lab.down()
         #expect(!Self.namespaces().contains(lab.name))
         #expect(!LabSegment.isRunning(dnsmasq), "dnsmasq \(dnsmasq) still runs after lab down")
