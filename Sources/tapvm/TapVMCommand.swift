@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Guest
+import Synchronization
 import TapVM
 import Wire
 
@@ -115,8 +116,8 @@ struct Run: ParsableCommand {
             throw ValidationError("say where to attach: exactly one of --interface NAME [--netns NS], --tap-fd N, --lab [NAME]")
         }
         if netns != nil && interface == nil { throw ValidationError("--netns goes with --interface") }
-        if let exitAfter, exitAfter != "lease", Double(exitAfter).map({ $0 > 0 }) != true {
-            throw ValidationError("--exit-after takes 'lease' or a number of seconds, not '\(exitAfter)'")
+        if let exitAfter, exitAfter != "lease", Double(exitAfter).map({ $0 > 0 && $0 <= 31_536_000 }) != true {
+            throw ValidationError("--exit-after takes 'lease' or a number of seconds up to a year, not '\(exitAfter)'")
         }
         for target in ping where target != "router" && IPv4Address(target) == nil {
             throw ValidationError("--ping takes an IPv4 address or 'router', not '\(target)'")
@@ -137,13 +138,13 @@ struct Run: ParsableCommand {
         options.hostname = hostname
         options.pcapPath = output.pcap
         options.pingCount = pingCount
-        options.pingInterval = .milliseconds(Int64(pingInterval * 1000))
+        options.pingInterval = .seconds(pingInterval)
         options.leaseTimeout = .seconds(leaseTimeout)
         options.pingTargets = ping.map { $0 == "router" ? PingTarget.router : .address(IPv4Address($0)!) }
         switch exitAfter {
         case nil: options.exitAfter = .never
         case "lease": options.exitAfter = .lease
-        case let seconds?: options.exitAfter = .after(.milliseconds(Int64(Double(seconds)! * 1000)))
+        case let seconds?: options.exitAfter = .after(.seconds(Double(seconds) ?? 0))
         }
         let status = Runner.run(options, printer: EventPrinter(json: output.json), processStart: processStart)
         if status != 0 { throw ExitCode(status) }
@@ -165,7 +166,15 @@ struct Lab: ParsableCommand {
         @OptionGroup var lab: NameOption
         func run() throws {
             let segment = try LabSegment(name: lab.name)
+            // Ctrl-C while the segment is being built: finish the step, then take down what was made.
+            let interrupted = Atomic<Bool>(false)
+            let watcher = SignalWatcher { _ in interrupted.store(true, ordering: .relaxed) }
+            defer { watcher.cancel() }
             try segment.up()
+            if interrupted.load(ordering: .relaxed) {
+                try segment.down()
+                throw ExitCode(130)
+            }
             print("lab \(segment.name) up: server namespace \(segment.serverNamespace) (srv0 198.51.100.1/24, dnsmasq), LAN namespace \(segment.clientNamespace) (lower lan0)")
             print("next: sudo tapvm run --lab \(segment.name) --exit-after lease")
         }
