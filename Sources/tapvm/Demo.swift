@@ -1,0 +1,18 @@
+import ArgumentParser
+import TapVM
+
+struct Demo: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Make a throw-away LAN in network namespaces, boot a guest on a macvtap there, lease, ping, tear down.")
+
+    @OptionGroup var output: OutputOptions
+    @OptionGroup var guest: GuestOptions
+    @Option(help: "Name of the throw-away lab (default: tvd<pid>).")
+    var name: String?
+
+    func run() throws {
+        let printer = EventPrinter(json: output.json)
+        let status = Runner.demo(labName: name, seed: guest.seed, pcapPath: output.pcap, printer: printer, processStart: processStart)
+        if status != 0 { throw ExitCode(status) }
+    }
+}
