@@ -10,6 +10,9 @@ import Wire
 ///  NAME-c (LAN side):           lan0  the lower device for the guests' macvtaps (IPv6 off: it is only a lower)
 /// ```
 ///
+/// `LabConfiguration` varies dnsmasq for tests: ping check on or off, the pool's size (pools beyond the /24 use
+/// 198.18.0.0/15, the benchmarking range of RFC 2544), authoritative or not, and the lease time.
+///
 /// Nothing outside these two namespaces is touched. dnsmasq runs with a pid file under `/run/tapvm/NAME`, and
 /// `down()` stops it by that pid (after checking the pid is still that dnsmasq) before deleting the namespaces.
 public struct LabSegment: Sendable {
@@ -18,6 +21,7 @@ public struct LabSegment: Sendable {
     public var clientNamespace: String { name + "-c" }
     public let serverInterface = "srv0"
     public let lowerInterface = "lan0"
+    /// The default lab's server address and pool (`LabConfiguration()`).
     public static let serverAddress = "198.51.100.1"
     public static let serverIPv6Address = "2001:db8:1::1"
     public static let poolStart = "198.51.100.50"
@@ -27,6 +31,7 @@ public struct LabSegment: Sendable {
     public var runDirectory: String { "/run/tapvm/" + name }
     var pidFile: String { runDirectory + "/dnsmasq.pid" }
     var leaseFile: String { runDirectory + "/dnsmasq.leases" }
+    var configurationFile: String { runDirectory + "/lab.conf" }
     public var logFile: String { runDirectory + "/dnsmasq.log" }
 
     /// A lab named `name` (1-12 characters of a-z, 0-9, '-'; the default is `tapvm`).
@@ -45,20 +50,20 @@ public struct LabSegment: Sendable {
     }
 
     /// Builds the segment and starts dnsmasq. On any failure, whatever was made is deleted again.
-    public func up() throws(TapVMError) {
+    public func up(_ configuration: LabConfiguration = LabConfiguration()) throws(TapVMError) {
         try Self.requireRoot("tapvm lab up")
         for program in ["ip", "dnsmasq"] where SystemCommand.locate(program) == nil { throw .missingProgram(program) }
         let existing = Self.namespaces()
         if existing.contains(serverNamespace) || existing.contains(clientNamespace) { throw .labExists(name) }
         do {
-            try build()
+            try build(configuration)
         } catch {
             try? down()
             throw error
         }
     }
 
-    private func build() throws(TapVMError) {
+    private func build(_ configuration: LabConfiguration) throws(TapVMError) {
         let s = serverNamespace, c = clientNamespace
         try run(["ip", "netns", "add", s])
         try run(["ip", "netns", "add", c])
@@ -68,31 +73,36 @@ public struct LabSegment: Sendable {
                               "peer", "name", lowerInterface, "netns", c])
         // lan0 is only a lower device: keep its own IPv6 stack quiet (MACVTAP-FACTS §7 applies to it too).
         try run(["ip", "netns", "exec", c, "sysctl", "-qw", "net.ipv6.conf.\(lowerInterface).disable_ipv6=1"])
-        try run(["ip", "-n", s, "addr", "add", Self.serverAddress + "/24", "dev", serverInterface])
+        try run(["ip", "-n", s, "addr", "add", "\(configuration.serverAddress)/\(configuration.prefixLength)", "dev", serverInterface])
         try run(["ip", "-n", s, "addr", "add", Self.serverIPv6Address + "/64", "dev", serverInterface, "nodad"])
         try run(["ip", "-n", s, "link", "set", serverInterface, "up"])
         try run(["ip", "-n", c, "link", "set", lowerInterface, "up"])
-        try startDNSMasq()
+        try startDNSMasq(configuration)
     }
 
-    private func startDNSMasq() throws(TapVMError) {
+    private func startDNSMasq(_ configuration: LabConfiguration) throws(TapVMError) {
         do {
             try FileManager.default.createDirectory(atPath: runDirectory, withIntermediateDirectories: true)
             _ = FileManager.default.createFile(atPath: leaseFile, contents: Data())
+            try configuration.summary.write(toFile: configurationFile, atomically: true, encoding: .utf8)
         } catch {
             throw .commandFailed("mkdir \(runDirectory)", "\(error)")
         }
-        // --no-ping: dnsmasq would otherwise ping each new address for 3 s before offering it (anchors README).
-        try run([
+        var arguments = [
             "ip", "netns", "exec", serverNamespace, "dnsmasq", "--conf-file=/dev/null", "--port=0",
             "--user=root", "--group=root", "--interface=\(serverInterface)", "--bind-interfaces",
-            "--dhcp-range=\(Self.poolStart),\(Self.poolEnd),255.255.255.0,1h",
-            "--dhcp-option=option:router,\(Self.serverAddress)",
-            "--dhcp-option=option:dns-server,\(Self.serverAddress)",
+            "--dhcp-range=\(configuration.poolStart),\(configuration.poolEnd),\(configuration.netmask),\(configuration.leaseTime)",
+            "--dhcp-lease-max=\(configuration.poolSize)",
+            "--dhcp-option=option:router,\(configuration.serverAddress)",
+            "--dhcp-option=option:dns-server,\(configuration.serverAddress)",
             "--enable-ra", "--dhcp-range=2001:db8:1::,ra-only,64",
-            "--dhcp-authoritative", "--no-ping", "--log-dhcp", "--log-facility=\(logFile)",
-            "--dhcp-leasefile=\(leaseFile)", "--pid-file=\(pidFile)",
-        ])
+            "--log-dhcp", "--log-facility=\(logFile)", "--dhcp-leasefile=\(leaseFile)", "--pid-file=\(pidFile)",
+        ]
+        // Without --no-ping dnsmasq pings each new address for 3 s before offering it (anchors README).
+        if !configuration.pingCheck { arguments.append("--no-ping") }
+        // Authoritative: a REQUEST for an address dnsmasq does not know is NAKed at once (RFC 2131 §4.3.2).
+        if configuration.authoritative { arguments.append("--dhcp-authoritative") }
+        try run(arguments)
         // dnsmasq forks and writes its pid file; wait for it, bounded.
         for _ in 0..<100 {
             if dnsmasqPID() != nil { return }
@@ -144,8 +154,8 @@ public struct LabSegment: Sendable {
     public func status() -> [String] {
         guard exists else { return ["lab \(name): down"] }
         var lines = ["lab \(name): up (server namespace \(serverNamespace), LAN namespace \(clientNamespace), lower \(lowerInterface))"]
-        if let pid = dnsmasqPID() { lines.append("dnsmasq: pid \(pid), pool \(Self.poolStart)-\(Self.poolEnd)") }
-        else { lines.append("dnsmasq: not running") }
+        if let pid = dnsmasqPID() { lines.append("dnsmasq: pid \(pid)") } else { lines.append("dnsmasq: not running") }
+        if let summary = try? String(contentsOfFile: configurationFile, encoding: .utf8) { lines.append("dnsmasq: \(summary)") }
         if let leases = try? String(contentsOfFile: leaseFile, encoding: .utf8) {
             for lease in leases.split(separator: "\n") { lines.append("lease: \(lease)") }
         }

@@ -8,6 +8,7 @@ public enum TapVMError: Error, CustomStringConvertible, Sendable {
     case labExists(String)
     case labMissing(String)
     case invalidName(String)
+    case invalidOption(String)
     case commandFailed(String, String)
     case tap(TapError)
     case guest(String)
@@ -22,6 +23,7 @@ public enum TapVMError: Error, CustomStringConvertible, Sendable {
             "\(name) is not installed: run tools/demo (it installs it) or apt-get install \(Self.package(for: name))"
         case let .labExists(name): "lab \(name) is already up: use it, or take it down with 'tapvm lab down --name \(name)'"
         case let .labMissing(name): "lab \(name) is not up: start it with 'tapvm lab up --name \(name)'"
+        case let .invalidOption(line): line
         case let .invalidName(name): "'\(name)' is not a valid name: use 1-12 characters from a-z, 0-9 and '-'"
         case let .commandFailed(command, line): "'\(command)' failed: \(line)"
         case let .tap(error): "\(error)"

@@ -15,18 +15,34 @@ struct Lab: ParsableCommand {
     struct Up: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Build the lab segment and start dnsmasq in it.")
         @OptionGroup var lab: NameOption
+        @Flag(name: .customLong("ping-check"), inversion: .prefixedNo,
+              help: "dnsmasq pings a new address (up to 3 s) before offering it (--no-ping-check is the default).")
+        var pingCheck = false
+        @Flag(name: .customLong("no-ping"), help: "Same as --no-ping-check (dnsmasq's own name for it).")
+        var noPing = false
+        @Option(help: "Addresses in the pool (more than 150 use 198.18.0.0/15).")
+        var poolSize = 101
+        @Flag(inversion: .prefixedNo, help: "dnsmasq is authoritative: it NAKs requests for addresses it does not know.")
+        var authoritative = true
+        @Option(help: "Lease time in seconds (dnsmasq's minimum is 120).")
+        var leaseTime = 3600
+
         func run() throws {
             let segment = try LabSegment(name: lab.name)
+            let configuration = LabConfiguration(pingCheck: pingCheck && !noPing, poolSize: poolSize,
+                                                 authoritative: authoritative, leaseTime: leaseTime)
+            try configuration.validate()
             // Ctrl-C while the segment is being built: finish the step, then take down what was made.
             let interrupted = Atomic<Bool>(false)
             let watcher = SignalWatcher { _ in interrupted.store(true, ordering: .relaxed) }
             defer { watcher.cancel() }
-            try segment.up()
+            try segment.up(configuration)
             if interrupted.load(ordering: .relaxed) {
                 try segment.down()
                 throw ExitCode(130)
             }
-            print("lab \(segment.name) up: server namespace \(segment.serverNamespace) (srv0 198.51.100.1/24, dnsmasq), LAN namespace \(segment.clientNamespace) (lower lan0)")
+            print("lab \(segment.name) up: server namespace \(segment.serverNamespace) (srv0 \(configuration.serverAddress)/\(configuration.prefixLength), dnsmasq), LAN namespace \(segment.clientNamespace) (lower lan0)")
+            print("dnsmasq: \(configuration.summary)")
             print("next: sudo tapvm run --lab \(segment.name) --exit-after lease")
         }
     }

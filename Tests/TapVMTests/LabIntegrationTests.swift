@@ -99,4 +99,21 @@ struct LabIntegrationTests {
         let failure = try #require(session.failure)
         #expect(failure.contains("deleted") && !failure.contains("\n"), "\(failure)")
     }
+
+    @Test(.timeLimit(.minutes(1)))
+    func aLargePoolComesFromTheBenchmarkingRange() throws {
+        let lab = try LabSegment(name: Self.uniqueName())
+        let configuration = LabConfiguration(poolSize: 1000, leaseTime: 120)
+        try lab.up(configuration)
+        defer { try? lab.down() }
+        let session = try GuestSession(options: RunOptions(attachment: .lab(name: lab.name)), printer: EventPrinter(json: true),
+                                       processStart: .now)
+        defer { session.shutdown() }
+        #expect(session.pump(timeout: .seconds(20)) { session.lease != nil })
+        let lease = try #require(session.lease)
+        #expect((configuration.poolStart...configuration.poolEnd).contains(lease.address))
+        #expect(lease.prefixLength == 15 && lease.router == IPv4Address(198, 18, 0, 1))
+        #expect(lease.leaseTime == .seconds(120))
+        #expect(throws: TapVMError.self) { try LabConfiguration(poolSize: 70_000).validate() }
+    }
 }

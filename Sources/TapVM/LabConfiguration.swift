@@ -1,0 +1,48 @@
+import Wire
+
+/// How the lab's dnsmasq serves DHCPv4: the knobs the lease tests turn.
+public struct LabConfiguration: Sendable, Equatable {
+    /// dnsmasq's ping check: before offering a new address it pings it for up to 3 s (only for the first 6 new
+    /// clients in 30 s). Off by default, so that leases take milliseconds (anchors README).
+    public var pingCheck = false
+    /// Addresses in the pool. Up to 150 fit the /24 (198.51.100.50 onwards); more use 198.18.0.0/15 (RFC 2544).
+    public var poolSize = 101
+    /// Whether dnsmasq is authoritative (`--dhcp-authoritative`): it NAKs requests for addresses it does not know.
+    public var authoritative = true
+    /// The lease time dnsmasq grants (it accepts no less than 120 s).
+    public var leaseTime = 3600
+
+    public static let largestPool = 65_000
+
+    public init(pingCheck: Bool = false, poolSize: Int = 101, authoritative: Bool = true, leaseTime: Int = 3600) {
+        self.pingCheck = pingCheck
+        self.poolSize = poolSize
+        self.authoritative = authoritative
+        self.leaseTime = leaseTime
+    }
+
+    /// Whether the pool needs the benchmarking range instead of the /24.
+    var usesBenchmarkRange: Bool { poolSize > 150 }
+
+    public var serverAddress: IPv4Address { usesBenchmarkRange ? IPv4Address(198, 18, 0, 1) : IPv4Address(198, 51, 100, 1) }
+    public var prefixLength: Int { usesBenchmarkRange ? 15 : 24 }
+    public var netmask: IPv4Address { .mask(prefixLength: prefixLength) }
+    public var poolStart: IPv4Address { usesBenchmarkRange ? IPv4Address(198, 18, 1, 0) : IPv4Address(198, 51, 100, 50) }
+    public var poolEnd: IPv4Address { IPv4Address(rawValue: poolStart.rawValue + UInt32(poolSize - 1)) }
+
+    /// Checks the values a user can give; the message says what is allowed.
+    public func validate() throws(TapVMError) {
+        guard (1...Self.largestPool).contains(poolSize) else {
+            throw .invalidOption("--pool-size takes 1 to \(Self.largestPool)")
+        }
+        guard (120...86_400 * 365).contains(leaseTime) else {
+            throw .invalidOption("--lease-time takes 120 s (dnsmasq's minimum) to a year")
+        }
+    }
+
+    /// One line for `tapvm lab status`.
+    public var summary: String {
+        "pool \(poolStart)-\(poolEnd)/\(prefixLength) (\(poolSize) addresses), server \(serverAddress), lease \(leaseTime) s, " +
+            "ping check \(pingCheck ? "on" : "off"), \(authoritative ? "authoritative" : "not authoritative")"
+    }
+}
