@@ -82,8 +82,8 @@ extension NetworkStack {
             try header.emit(into: buffer)
             UnsafeMutableRawBufferPointer(rebasing: buffer[header.encodedLength...]).copyBytes(from: payload)
         }) else { return }
+        guard transmitQueue.enqueue(frame) else { return drop(.transmitQueueOverflow) }
         counters.ethernet.transmitted += 1
-        transmitQueue.append(frame)
     }
 
     /// The shortest Ethernet frame without its frame check sequence.

@@ -14,7 +14,10 @@ public final class NetworkStack: FrameStack {
     public internal(set) var interface: IPv4Interface?
     var neighbors = NeighborCache()
     var pinger: ICMPEcho
-    var transmitQueue: [[UInt8]] = []
+    /// Frames for the TX ring; bounded, overflow is a counted `transmitQueueOverflow` drop.
+    var transmitQueue = TransmitQueue()
+    /// Events for the caller, drained by `drainEvents()`. Drops are not events (a flood would grow this without
+    /// bound between two drains): they are counted in `counters` only.
     var events: [StackEvent] = []
     public internal(set) var counters = StackCounters()
     /// The IPv4 identification of the next datagram (RFC 791 §3.2; RFC 6864 allows a simple counter).
@@ -84,11 +87,11 @@ public final class NetworkStack: FrameStack {
     }
 
     public func dequeueTransmit() -> [UInt8]? {
-        transmitQueue.isEmpty ? nil : transmitQueue.removeFirst()
+        transmitQueue.dequeue()
     }
 
     public func requeueTransmit(_ frame: [UInt8]) {
-        transmitQueue.insert(frame, at: 0)
+        transmitQueue.requeue(frame)
     }
 
     // MARK: Commands
@@ -115,7 +118,6 @@ public final class NetworkStack: FrameStack {
     func drop(_ reason: DropReason, count: Int = 1) {
         guard count > 0 else { return }
         counters.drops[reason, default: 0] += count
-        for _ in 0 ..< count { events.append(.dropped(reason: reason.rawValue)) }
     }
 
     /// Sends what the DHCP client has due, then applies its events (the RELEASE must leave before the address goes).

@@ -30,6 +30,8 @@ public enum DropReason: String, Sendable, CaseIterable, Hashable {
     case dhcpWrongHardwareAddress = "DHCP wrong chaddr"
     case dhcpUnexpected = "DHCP unexpected message"
     case encodeFailed = "encode failed"
+    /// An outgoing frame found the transmit queue full (`TransmitQueue.capacity`).
+    case transmitQueueOverflow = "transmit queue overflow"
 }
 
 /// Frames and packets per protocol, in and out.

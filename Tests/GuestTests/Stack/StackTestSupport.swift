@@ -260,10 +260,6 @@ final class StackHarness {
 }
 
 extension StackEvent {
-    var dropReason: String? {
-        if case let .dropped(reason) = self { return reason }
-        return nil
-    }
     var transition: DHCPClient.Transition? {
         if case let .dhcp(transition) = self { return transition }
         return nil
