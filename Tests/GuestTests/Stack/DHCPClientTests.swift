@@ -104,3 +104,49 @@ import Wire
         #expect(client.poll(now: deadline).count == 1)
     }
 }
+
+/// A lease time of 0 or a few seconds is raised to 20 s (dhcpcd's DHCP_MIN_LEASE) before T1 and T2.
+@Suite struct DHCPMinimumLeaseTests {
+    func exchange(leaseSeconds: UInt32) -> (client: DHCPClient, requestSent: Instant) {
+        var client = DHCPClient(mac: Lab.clientMAC, random: SeededGenerator(seed: 4))
+        client.start(now: .boot)
+        let discover = client.poll(now: .boot)[0].message
+        let offer = DHCPMessage(op: .bootReply, transactionID: discover.transactionID, yourAddress: Lab.offered,
+                                clientHardwareAddress: Lab.clientMAC,
+                                options: [.messageType(.offer), .serverIdentifier(Lab.server)])
+        #expect(client.handle(offer, now: .boot + .milliseconds(5)) == .accepted)
+        let requestSent = Instant.boot + .milliseconds(5)
+        let request = client.poll(now: requestSent)[0].message
+        let ack = DHCPMessage(op: .bootReply, transactionID: request.transactionID, yourAddress: Lab.offered,
+                              clientHardwareAddress: Lab.clientMAC,
+                              options: [.messageType(.ack), .serverIdentifier(Lab.server),
+                                        .ipAddressLeaseTime(leaseSeconds)])
+        #expect(client.handle(ack, now: requestSent + .milliseconds(5)) == .accepted)
+        return (client, requestSent)
+    }
+
+    @Test(arguments: [0, 1, 5, 19] as [UInt32])
+    func shortLeasesAreRaisedToTwentySeconds(leaseSeconds: UInt32) throws {
+        var (client, requestSent) = exchange(leaseSeconds: leaseSeconds)
+        let lease = try #require(client.lease)
+        #expect(lease.leaseTime == .seconds(20))
+        #expect(lease.renewalTime == .seconds(10) && lease.rebindingTime == .milliseconds(17_500))
+        // The ACK's own poll sends nothing and stays BOUND.
+        #expect(client.poll(now: requestSent + .milliseconds(5)).isEmpty)
+        #expect(client.state == .bound)
+        // Over the 20 s lease without answers: one REQUEST at T1, one at T2, then DISCOVER at expiry; no storm.
+        var sent: [(Instant, DHCPMessageType?)] = []
+        var now = requestSent + .milliseconds(5)
+        while let deadline = client.nextDeadline, deadline <= requestSent + .seconds(20) {
+            now = max(now, deadline)
+            sent += client.poll(now: now).map { (now, $0.message.messageType) }
+        }
+        #expect(sent.map(\.0) == [requestSent + .seconds(10), requestSent + .milliseconds(17_500), requestSent + .seconds(20)])
+        #expect(sent.map(\.1) == [.request, .request, .discover])
+    }
+
+    @Test func longerLeasesAreKept() throws {
+        let (client, _) = exchange(leaseSeconds: 21)
+        #expect(try #require(client.lease).leaseTime == .seconds(21))
+    }
+}
