@@ -150,3 +150,26 @@ import Wire
         #expect(try #require(client.lease).leaseTime == .seconds(21))
     }
 }
+
+/// Option 12 is cut to 255 bytes on a scalar boundary; no hostname traps.
+@Suite struct DHCPHostnameTests {
+    func discoverHostName(_ hostname: String) -> String? {
+        var client = DHCPClient(mac: Lab.clientMAC, hostname: hostname, random: SeededGenerator(seed: 8))
+        client.start(now: .boot)
+        return client.poll(now: .boot).first?.message.hostName
+    }
+
+    @Test func aMultiByteCharacterAcrossByte255IsLeftOutWhole() {
+        let a254 = String(repeating: "a", count: 254)
+        #expect(discoverHostName(a254 + "é") == a254)                      // é is bytes 255–256
+        #expect(discoverHostName(String(a254.dropLast()) + "é") == String(a254.dropLast()) + "é")   // ends at 255
+        #expect(discoverHostName(String(a254.dropLast()) + "😀x") == String(a254.dropLast()))      // 4 bytes at 254
+        #expect(discoverHostName(String(repeating: "é", count: 200))?.utf8.count == 254)
+        #expect(discoverHostName("short") == "short")
+    }
+
+    @Test func anEmptyHostnameSendsNoOption() {
+        #expect(discoverHostName("") == nil)
+        #expect(DHCPClient.truncated("😀", toUTF8Bytes: 3) == "")
+    }
+}
