@@ -295,7 +295,10 @@ public struct DHCPClient: Sendable {
 
         switch (state, type) {
         case (.selecting, .offer):
-            guard !message.yourAddress.isUnspecified, let server = message.serverIdentifier else {
+            // An offered address that no host may hold (0/8, loopback, multicast, class E, the subnet's network or
+            // broadcast address) is malformed: binding it would break the stack.
+            guard message.yourAddress.isUnicastHostAddress(subnetMask: message.subnetMask),
+                  let server = message.serverIdentifier else {
                 return .ignored(.dhcpMalformed)
             }
             offeredAddress = message.yourAddress
@@ -346,10 +349,12 @@ public struct DHCPClient: Sendable {
     }
 
     /// The lease an ACK grants, measured from the first REQUEST of this exchange; nil when the ACK lacks the address
-    /// or the lease time (RFC 2131 Table 3: both MUST be present). A lease time below
+    /// or the lease time (RFC 2131 Table 3: both MUST be present) or when yiaddr cannot be a host's address
+    /// (`isUnicastHostAddress(subnetMask:)`, with the ACK's mask when it sends one). A lease time below
     /// `configuration.minimumLeaseTime` is raised to it (dhcpcd's `DHCP_MIN_LEASE`), and T1/T2 follow from that.
     func makeLease(from message: DHCPMessage, fallbackServer: IPv4Address) -> DHCPLease? {
-        guard !message.yourAddress.isUnspecified, let seconds = message.ipAddressLeaseTime else { return nil }
+        guard message.yourAddress.isUnicastHostAddress(subnetMask: message.subnetMask),
+              let seconds = message.ipAddressLeaseTime else { return nil }
         let leaseTime = max(Duration.seconds(Int64(seconds)), configuration.minimumLeaseTime)
         let timers = DHCPLease.timers(lease: leaseTime, renewal: message.renewalTime.map { .seconds(Int64($0)) },
                                       rebinding: message.rebindingTime.map { .seconds(Int64($0)) })

@@ -173,3 +173,58 @@ import Wire
         #expect(DHCPClient.truncated("😀", toUTF8Bytes: 3) == "")
     }
 }
+
+/// yiaddr must be an address a host may hold (RFC 1122 §3.2.1.3); anything else is a counted malformed drop.
+@Suite struct DHCPYourAddressTests {
+    static let invalid: [(IPv4Address, IPv4Address?)] = [
+        (.broadcast, nil), (IPv4Address(224, 0, 0, 5), nil), (IPv4Address(239, 1, 2, 3), nil),
+        (IPv4Address(127, 0, 0, 1), nil), (IPv4Address(0, 1, 2, 3), nil), (IPv4Address(240, 0, 0, 1), nil),
+        (IPv4Address(198, 51, 100, 0), .mask(prefixLength: 24)), (IPv4Address(198, 51, 100, 255), .mask(prefixLength: 24)),
+        (IPv4Address(10, 1, 255, 255), .mask(prefixLength: 16)),
+    ]
+
+    func reply(_ type: DHCPMessageType, to message: DHCPMessage, yourAddress: IPv4Address, mask: IPv4Address?) -> DHCPMessage {
+        var options: [DHCPOption] = [.messageType(type), .serverIdentifier(Lab.server), .ipAddressLeaseTime(600)]
+        if let mask { options.append(.address(.subnetMask, mask)) }
+        return DHCPMessage(op: .bootReply, transactionID: message.transactionID, yourAddress: yourAddress,
+                           clientHardwareAddress: Lab.clientMAC, options: options)
+    }
+
+    @Test func offersAndAcksWithAnAddressNoHostMayHoldAreMalformed() {
+        var client = DHCPClient(mac: Lab.clientMAC, random: SeededGenerator(seed: 3))
+        client.start(now: .boot)
+        let discover = client.poll(now: .boot)[0].message
+        for (address, mask) in Self.invalid {
+            #expect(client.handle(reply(.offer, to: discover, yourAddress: address, mask: mask), now: .boot)
+                    == .ignored(.dhcpMalformed), "OFFER of \(address)")
+        }
+        #expect(client.state == .selecting)
+        #expect(client.handle(reply(.offer, to: discover, yourAddress: Lab.offered, mask: .mask(prefixLength: 24)),
+                              now: .boot) == .accepted)
+        let request = client.poll(now: .boot)[0].message
+        for (address, mask) in Self.invalid {
+            #expect(client.handle(reply(.ack, to: request, yourAddress: address, mask: mask), now: .boot)
+                    == .ignored(.dhcpMalformed), "ACK of \(address)")
+        }
+        #expect(client.state == .requesting && client.lease == nil)
+    }
+
+    @Test func pointToPointSubnetsHaveNoNetworkOrBroadcastAddress() {
+        // RFC 3021: both addresses of a /31 are hosts.
+        #expect(IPv4Address(198, 51, 100, 0).isUnicastHostAddress(subnetMask: .mask(prefixLength: 31)))
+        #expect(IPv4Address(198, 51, 100, 1).isUnicastHostAddress(subnetMask: .mask(prefixLength: 31)))
+        #expect(IPv4Address(198, 51, 100, 7).isUnicastHostAddress(subnetMask: .mask(prefixLength: 32)))
+        #expect(IPv4Address(198, 51, 100, 0).isUnicastHostAddress(subnetMask: nil))
+        #expect(IPv4Address(223, 255, 255, 254).isUnicastHostAddress)
+    }
+
+    @Test func throughTheStackABroadcastOfferIsACountedMalformedDrop() throws {
+        let harness = StackHarness()
+        harness.start()
+        let discover = try parseDHCP(harness.sent()[0])
+        harness.server.offered = IPv4Address(198, 51, 100, 255)
+        harness.receive(try harness.server.reply(.offer, to: discover))
+        #expect(harness.stack.counters.drops(.dhcpMalformed) == 1)
+        #expect(harness.stack.dhcpState == .selecting && harness.sent().isEmpty)
+    }
+}
