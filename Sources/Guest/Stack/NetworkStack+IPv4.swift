@@ -52,7 +52,7 @@ extension NetworkStack {
     }
 
     /// Checks the UDP checksum when present (RFC 768; offloads are off so it is complete) and delivers port 68 to
-    /// the DHCP client.
+    /// the DHCP client when it comes from port 67 (RFC 2131 §4.1: servers send from the DHCP server port).
     func receiveUDP(_ ip: IPv4Packet, forUs: Bool, now: Instant) {
         counters.udp.received += 1
         let udp: UDPDatagram
@@ -61,6 +61,7 @@ extension NetworkStack {
         guard udp.destinationPort == DHCPPacket.clientPort else {
             return drop(forUs ? .udpNoListener : .ipv4NotForUs)
         }
+        guard udp.sourcePort == DHCPPacket.serverPort else { return drop(.dhcpWrongSourcePort) }
         counters.dhcp.received += 1
         let message: DHCPMessage
         do { message = try DHCPMessage(DHCPPacket(udp.payload)) } catch { return drop(.dhcpMalformed) }

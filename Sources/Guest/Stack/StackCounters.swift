@@ -26,6 +26,8 @@ public enum DropReason: String, Sendable, CaseIterable, Hashable {
     case udpChecksum = "UDP checksum"
     case udpNoListener = "UDP no listener"
     case dhcpMalformed = "DHCP malformed"
+    /// A datagram to port 68 not from port 67 (RFC 2131 §4.1).
+    case dhcpWrongSourcePort = "DHCP not from port 67"
     case dhcpWrongTransaction = "DHCP wrong xid"
     case dhcpWrongHardwareAddress = "DHCP wrong chaddr"
     case dhcpUnexpected = "DHCP unexpected message"

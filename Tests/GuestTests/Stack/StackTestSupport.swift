@@ -138,6 +138,7 @@ struct FakeDHCPServer {
     var leaseSeconds: UInt32 = 3600
     var renewalSeconds: UInt32?
     var rebindingSeconds: UInt32?
+    var sourcePort: UInt16 = 67
 
     /// An OFFER, ACK or NAK answering `request`, as a frame to the client (unicast to yiaddr, NAK broadcast).
     func reply(_ type: DHCPMessageType, to request: DHCPMessage, transactionID: UInt32? = nil,
@@ -157,7 +158,7 @@ struct FakeDHCPServer {
                                   options: options)
         let body = try bytes(message.encodedLength) { try message.emit(into: $0) }
         let destination = type == .nak ? IPv4Address.broadcast : offered
-        let udp = try udpDatagram(sourcePort: 67, destinationPort: 68, payload: body, source: address, destination: destination)
+        let udp = try udpDatagram(sourcePort: sourcePort, destinationPort: 68, payload: body, source: address, destination: destination)
         let packet = try ipv4Packet(source: address, destination: destination, protocol: .udp, payload: udp)
         return try ethernetFrame(to: type == .nak ? .broadcast : request.clientHardwareAddress, from: mac, type: .ipv4, payload: packet)
     }
