@@ -72,6 +72,13 @@ public struct ICMPEcho: Sendable {
         return (requests, events)
     }
 
+    /// Ends every session now (our address is gone): each reports `pingsFinished` with what it sent and received
+    /// so far; outstanding requests are abandoned, not reported as timeouts.
+    public mutating func stopAll() -> [StackEvent] {
+        defer { sessions.removeAll() }
+        return sessions.map { .pingsFinished(target: $0.target, sent: $0.sent, received: $0.received) }
+    }
+
     /// Pairs an echo reply from `source` with an outstanding request; nil when none matches (late or foreign).
     /// A finished session reports `pingsFinished` at the next `poll`.
     public mutating func match(source: IPv4Address, identifier: UInt16, sequence: UInt16, now: Instant) -> StackEvent? {

@@ -121,24 +121,43 @@ public final class NetworkStack: FrameStack {
     }
 
     /// Sends what the DHCP client has due, then applies its events (the RELEASE must leave before the address goes).
+    ///
+    /// When the address is lost, or a renewal changes the address or mask, the ARP cache is flushed (its queued
+    /// datagrams carry the old source; counted as `neighborFlushed`), keeping only a RELEASE waiting for the
+    /// server's MAC; on loss the running pings end with `pingsFinished`.
     func runDHCP(now: Instant) {
-        for outgoing in dhcpClient.poll(now: now) { sendDHCP(outgoing, now: now) }
+        var releaseServer: IPv4Address?
+        for outgoing in dhcpClient.poll(now: now) {
+            if outgoing.message.messageType == .release, case let .unicast(server) = outgoing.destination {
+                releaseServer = server
+            }
+            sendDHCP(outgoing, now: now)
+        }
         for event in dhcpClient.drainEvents() {
             switch event {
             case let .transition(transition):
                 events.append(.dhcp(transition))
             case let .bound(lease, times):
-                interface = IPv4Interface(lease: lease)
+                setInterface(IPv4Interface(lease: lease))
                 events.append(.leaseBound(lease, times))
                 startPingsAfterBind(lease: lease, now: now)
             case let .renewed(lease):
-                interface = IPv4Interface(lease: lease)
+                setInterface(IPv4Interface(lease: lease))
                 events.append(.leaseRenewed(lease))
             case let .lost(reason):
-                interface = nil
+                setInterface(nil, keepingNeighbor: releaseServer)
                 events.append(.leaseLost(reason: reason))
+                events += pinger.stopAll()
             }
         }
+    }
+
+    /// Applies a new configuration; flushes the ARP cache when the address or mask changes or goes.
+    func setInterface(_ new: IPv4Interface?, keepingNeighbor kept: IPv4Address? = nil) {
+        let old = interface
+        interface = new
+        guard let old, old.address != new?.address || old.subnetMask != new?.subnetMask else { return }
+        drop(.neighborFlushed, count: neighbors.flush(keepingLatestFor: kept))
     }
 
     func startPingsAfterBind(lease: DHCPLease, now: Instant) {

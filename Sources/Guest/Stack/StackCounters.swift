@@ -10,6 +10,8 @@ public enum DropReason: String, Sendable, CaseIterable, Hashable {
     case arpNotForUs = "ARP not for us"
     case arpResolutionFailed = "ARP resolution failed"
     case arpQueueOverflow = "ARP queue overflow"
+    /// A packet waiting for ARP when our address was lost or changed (it carries the old source address).
+    case neighborFlushed = "ARP queue flushed on address change"
     case ipv4Malformed = "IPv4 malformed"
     case ipv4HeaderChecksum = "IPv4 header checksum"
     case ipv4NotForUs = "IPv4 not for us"

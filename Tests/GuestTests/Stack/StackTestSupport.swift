@@ -141,8 +141,9 @@ struct FakeDHCPServer {
     var sourcePort: UInt16 = 67
 
     /// An OFFER, ACK or NAK answering `request`, as a frame to the client (unicast to yiaddr, NAK broadcast).
+    /// `destination` overrides the IPv4 destination (a renewal's ACK goes to ciaddr, RFC 2131 §4.1).
     func reply(_ type: DHCPMessageType, to request: DHCPMessage, transactionID: UInt32? = nil,
-               clientHardwareAddress: MACAddress? = nil) throws -> [UInt8] {
+               clientHardwareAddress: MACAddress? = nil, destination: IPv4Address? = nil) throws -> [UInt8] {
         var options: [DHCPOption] = [.messageType(type), .serverIdentifier(address)]
         if type != .nak {
             options += [.ipAddressLeaseTime(leaseSeconds), .address(.subnetMask, subnetMask),
@@ -157,7 +158,7 @@ struct FakeDHCPServer {
                                   clientHardwareAddress: clientHardwareAddress ?? request.clientHardwareAddress,
                                   options: options)
         let body = try bytes(message.encodedLength) { try message.emit(into: $0) }
-        let destination = type == .nak ? IPv4Address.broadcast : offered
+        let destination = destination ?? (type == .nak ? IPv4Address.broadcast : offered)
         let udp = try udpDatagram(sourcePort: sourcePort, destinationPort: 68, payload: body, source: address, destination: destination)
         let packet = try ipv4Packet(source: address, destination: destination, protocol: .udp, payload: udp)
         return try ethernetFrame(to: type == .nak ? .broadcast : request.clientHardwareAddress, from: mac, type: .ipv4, payload: packet)
