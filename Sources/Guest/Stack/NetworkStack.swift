@@ -22,8 +22,7 @@ public final class NetworkStack: FrameStack {
     public internal(set) var counters = StackCounters()
     /// The IPv4 identification of the next datagram (RFC 791 §3.2; RFC 6864 allows a simple counter).
     var nextIdentification: UInt16
-    /// Pings asked for before the lease was bound, started at bind.
-    var deferredPings: [(target: IPv4Address, count: Int)] = []
+    /// Whether `configuration.pingTargets` were started (at the first bind).
     var configuredPingsStarted = false
 
     /// A stack for the guest with `configuration`; `random` seeds the DHCP client, the IPv4 identification and the
@@ -96,11 +95,12 @@ public final class NetworkStack: FrameStack {
 
     // MARK: Commands
 
-    /// Pings `target` `count` times (`pingInterval` apart, `pingTimeout` each). Before a lease is bound the pings
-    /// wait for the bind.
+    /// Pings `target` `count` times (`pingInterval` apart, `pingTimeout` each); the session always ends with one
+    /// `pingsFinished`. Without a lease nothing can be sent: it ends at once with `pingsFinished(target, sent: 0,
+    /// received: 0)`, so a caller never waits for nothing.
     public func ping(_ target: IPv4Address, count: Int, now: Instant) {
         guard interface != nil else {
-            deferredPings.append((target, count))
+            events.append(.pingsFinished(target: target, sent: 0, received: 0))
             return
         }
         pinger.start(target: target, count: count, identifier: UInt16.random(in: .min ... .max, using: &random), now: now)
@@ -160,21 +160,23 @@ public final class NetworkStack: FrameStack {
         drop(.neighborFlushed, count: neighbors.flush(keepingLatestFor: kept))
     }
 
+    /// Starts `configuration.pingTargets` at the first bind. `.router` without a router in the lease ends at once
+    /// with `pingsFinished(target: 0.0.0.0, sent: 0, received: 0)`.
     func startPingsAfterBind(lease: DHCPLease, now: Instant) {
-        if !configuredPingsStarted {
-            configuredPingsStarted = true
-            for target in configuration.pingTargets {
-                switch target {
-                case .router:
-                    if let router = lease.router { deferredPings.append((router, configuration.pingCount)) }
-                case let .address(address):
-                    deferredPings.append((address, configuration.pingCount))
+        guard !configuredPingsStarted else { return }
+        configuredPingsStarted = true
+        for target in configuration.pingTargets {
+            switch target {
+            case .router:
+                guard let router = lease.router else {
+                    events.append(.pingsFinished(target: .any, sent: 0, received: 0))
+                    continue
                 }
+                ping(router, count: configuration.pingCount, now: now)
+            case let .address(address):
+                ping(address, count: configuration.pingCount, now: now)
             }
         }
-        let pending = deferredPings
-        deferredPings.removeAll()
-        for (target, count) in pending { ping(target, count: count, now: now) }
     }
 
     func runNeighbors(now: Instant) {
