@@ -22,6 +22,8 @@ public final class NetworkStack: FrameStack {
     public internal(set) var counters = StackCounters()
     /// The IPv4 identification of the next datagram (RFC 791 §3.2; RFC 6864 allows a simple counter).
     var nextIdentification: UInt16
+    /// Paces the ICMP errors the stack sends (port unreachable).
+    var icmpErrorLimiter = ICMPErrorRateLimiter()
     /// Whether `configuration.pingTargets` were started (at the first bind).
     var configuredPingsStarted = false
 
@@ -68,7 +70,7 @@ public final class NetworkStack: FrameStack {
         }
         switch ethernet.etherType {
         case .arp: receiveARP(ethernet.payload, now: now)
-        case .ipv4: receiveIPv4(ethernet.payload, now: now)
+        case .ipv4: receiveIPv4(ethernet.payload, linkLayerBroadcast: destination.isBroadcast, now: now)
         default: drop(.unsupportedEtherType)
         }
     }

@@ -57,6 +57,8 @@ public struct StackCounters: Sendable, Equatable {
     public var dhcp = ProtocolCounters()
     /// Drops by reason.
     public var drops: [DropReason: Int] = [:]
+    /// ICMP errors (port unreachable) not sent because of the rate limit (at most 10 per second).
+    public var icmpErrorsRateLimited = 0
 
     public init() {}
 
