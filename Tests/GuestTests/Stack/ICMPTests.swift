@@ -132,3 +132,28 @@ import Wire
         #expect(harness.stack.pinger.isActive)
     }
 }
+
+/// The bytes the stack builds itself: echo payloads and frame padding.
+@Suite struct OutgoingBytesTests {
+    @Test func echoPayloadIsTheBigEndianSendTimeThenACountingPattern() {
+        var echo = ICMPEcho()
+        let sentAt = Instant(nanoseconds: 0x0102_0304_0506_0708)
+        #expect(echo.payload(sentAt: sentAt) == [1, 2, 3, 4, 5, 6, 7, 8] + (0 ..< 48).map { UInt8(0x10 + $0) })
+        echo.payloadLength = 5
+        #expect(echo.payload(sentAt: sentAt) == [1, 2, 3, 4, 5])
+        echo.payloadLength = 0
+        #expect(echo.payload(sentAt: sentAt).isEmpty)
+    }
+
+    @Test func shortFramesArePaddedWithZerosToWiresMinimum() throws {
+        let harness = StackHarness()
+        try harness.bind()
+        _ = harness.sent()
+        harness.receive(try arpFrame(ARPMessage(operation: .request, senderHardwareAddress: Lab.peerMAC,
+                                                senderProtocolAddress: Lab.peer, targetHardwareAddress: .zero,
+                                                targetProtocolAddress: Lab.offered), to: .broadcast))
+        let reply = try #require(harness.sent().first)
+        #expect(reply.count == EthernetFrame.minimumLength)
+        #expect(reply[(14 + 28)...].allSatisfy { $0 == 0 })
+    }
+}
