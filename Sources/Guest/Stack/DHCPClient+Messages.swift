@@ -20,8 +20,25 @@ extension DHCPClient {
         var options: [DHCPOption] = [clientIdentifier,
                                      .parameterRequestList(configuration.parameterRequestList),
                                      .maximumMessageSize(configuration.maximumMessageSize)]
-        if let hostname, !hostname.isEmpty { options.append(.hostName(String(hostname.utf8.prefix(255))!)) }
+        if let hostname {
+            let name = Self.truncated(hostname, toUTF8Bytes: 255)
+            if !name.isEmpty { options.append(.hostName(name)) }
+        }
         return options
+    }
+
+    /// `text` cut to at most `limit` UTF-8 bytes on a Unicode scalar boundary, so no character is split and no input
+    /// traps (option 12 holds at most 255 bytes, RFC 2132 §3.14).
+    static func truncated(_ text: String, toUTF8Bytes limit: Int) -> String {
+        var length = 0
+        var scalars = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            let width = UTF8.width(scalar)
+            guard length + width <= limit else { break }
+            length += width
+            scalars.append(scalar)
+        }
+        return String(scalars)
     }
 
     /// A BOOTREQUEST with our xid and chaddr, broadcast flag off (macvtap delivers unicast to our MAC, RFC 2131 §4.1).

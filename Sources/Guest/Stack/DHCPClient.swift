@@ -32,6 +32,10 @@ public struct DHCPClient: Sendable {
                                                              .serverIdentifier, .renewalTime, .rebindingTime]
         /// Option 57 (RFC 2132 §9.10).
         public var maximumMessageSize: UInt16 = 1500
+        /// A shorter lease time (option 51) is raised to this before T1 and T2 are computed, so a server sending
+        /// 0 or a few seconds cannot make one poll run BOUND → RENEWING → REBINDING → INIT and the client storm it
+        /// with REQUESTs and DISCOVERs. RFC 2131 sets no floor; 20 s is dhcpcd's `DHCP_MIN_LEASE` (src/dhcp.c).
+        public var minimumLeaseTime: Duration = .seconds(20)
         public init() {}
     }
 
@@ -291,7 +295,10 @@ public struct DHCPClient: Sendable {
 
         switch (state, type) {
         case (.selecting, .offer):
-            guard !message.yourAddress.isUnspecified, let server = message.serverIdentifier else {
+            // An offered address that no host may hold (0/8, loopback, multicast, class E, the subnet's network or
+            // broadcast address) is malformed: binding it would break the stack.
+            guard message.yourAddress.isUnicastHostAddress(subnetMask: message.subnetMask),
+                  let server = message.serverIdentifier else {
                 return .ignored(.dhcpMalformed)
             }
             offeredAddress = message.yourAddress
@@ -342,10 +349,13 @@ public struct DHCPClient: Sendable {
     }
 
     /// The lease an ACK grants, measured from the first REQUEST of this exchange; nil when the ACK lacks the address
-    /// or the lease time (RFC 2131 Table 3: both MUST be present).
+    /// or the lease time (RFC 2131 Table 3: both MUST be present) or when yiaddr cannot be a host's address
+    /// (`isUnicastHostAddress(subnetMask:)`, with the ACK's mask when it sends one). A lease time below
+    /// `configuration.minimumLeaseTime` is raised to it (dhcpcd's `DHCP_MIN_LEASE`), and T1/T2 follow from that.
     func makeLease(from message: DHCPMessage, fallbackServer: IPv4Address) -> DHCPLease? {
-        guard !message.yourAddress.isUnspecified, let seconds = message.ipAddressLeaseTime else { return nil }
-        let leaseTime = Duration.seconds(Int64(seconds))
+        guard message.yourAddress.isUnicastHostAddress(subnetMask: message.subnetMask),
+              let seconds = message.ipAddressLeaseTime else { return nil }
+        let leaseTime = max(Duration.seconds(Int64(seconds)), configuration.minimumLeaseTime)
         let timers = DHCPLease.timers(lease: leaseTime, renewal: message.renewalTime.map { .seconds(Int64($0)) },
                                       rebinding: message.rebindingTime.map { .seconds(Int64($0)) })
         return DHCPLease(address: message.yourAddress,

@@ -72,6 +72,13 @@ public struct ICMPEcho: Sendable {
         return (requests, events)
     }
 
+    /// Ends every session now (our address is gone): each reports `pingsFinished` with what it sent and received
+    /// so far; outstanding requests are abandoned, not reported as timeouts.
+    public mutating func stopAll() -> [StackEvent] {
+        defer { sessions.removeAll() }
+        return sessions.map { .pingsFinished(target: $0.target, sent: $0.sent, received: $0.received) }
+    }
+
     /// Pairs an echo reply from `source` with an outstanding request; nil when none matches (late or foreign).
     /// A finished session reports `pingsFinished` at the next `poll`.
     public mutating func match(source: IPv4Address, identifier: UInt16, sequence: UInt16, now: Instant) -> StackEvent? {
@@ -93,9 +100,11 @@ public struct ICMPEcho: Sendable {
 
     /// 8 bytes of the send time (nanoseconds since boot, big-endian) then a counting pattern, like ping(8).
     func payload(sentAt: Instant) -> [UInt8] {
-        let time = UInt64(bitPattern: sentAt.nanoseconds)
-        var bytes = (0 ..< 8).map { UInt8(truncatingIfNeeded: time >> (56 - 8 * $0)) }
-        bytes += (0 ..< max(payloadLength - 8, 0)).map { UInt8(truncatingIfNeeded: 0x10 + $0) }
-        return Array(bytes.prefix(payloadLength))
+        var bytes = [UInt8](repeating: 0, count: max(payloadLength, 8))
+        bytes.withUnsafeMutableBytes { buffer in
+            buffer.storeBigEndian(UInt64(bitPattern: sentAt.nanoseconds), at: 0)
+            for index in 8 ..< buffer.count { buffer[index] = UInt8(truncatingIfNeeded: 0x10 + index - 8) }
+        }
+        return Array(bytes.prefix(max(payloadLength, 0)))
     }
 }

@@ -121,15 +121,30 @@ public struct NeighborCache: Sendable {
         }.min()
     }
 
-    /// Forgets every mapping and drops every queued packet (the address changed or was lost). Returns how many
-    /// packets were dropped.
+    /// Forgets every mapping and drops every queued packet (our address changed or was lost: the queued datagrams
+    /// carry the old source address). Returns how many packets were dropped.
+    ///
+    /// `keepingLatestFor`, when given, keeps that one address's entry with only its most recently queued packet:
+    /// the DHCPRELEASE that must still reach the server after the address is given up (RFC 2131 §4.4.6).
     @discardableResult
-    public mutating func flush() -> Int {
-        let dropped = entries.values.reduce(0) { count, entry in
-            if case let .incomplete(_, _, queue) = entry { return count + queue.count }
-            return count
+    public mutating func flush(keepingLatestFor kept: IPv4Address? = nil) -> Int {
+        var dropped = 0
+        var keptEntry: Entry?
+        for (address, entry) in entries {
+            switch entry {
+            case let .incomplete(attempts, nextRequest, queue):
+                if address == kept, let latest = queue.last {
+                    keptEntry = .incomplete(attempts: attempts, nextRequest: nextRequest, queue: [latest])
+                    dropped += queue.count - 1
+                } else {
+                    dropped += queue.count
+                }
+            case .reachable:
+                if address == kept { keptEntry = entry }
+            }
         }
         entries.removeAll()
+        if let kept, let keptEntry { entries[kept] = keptEntry }
         return dropped
     }
 }

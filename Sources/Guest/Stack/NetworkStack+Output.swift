@@ -77,17 +77,14 @@ extension NetworkStack {
     /// and switches drop them.
     func enqueueFrame(to destination: MACAddress, etherType: EtherType, payload: [UInt8]) {
         let header = EthernetHeader(destination: destination, source: configuration.mac, etherType: etherType)
-        let length = max(header.encodedLength + payload.count, Self.minimumFrameLength)
+        let length = max(header.encodedLength + payload.count, EthernetFrame.minimumLength)
         guard let frame = encode(length, { buffer in
             try header.emit(into: buffer)
             UnsafeMutableRawBufferPointer(rebasing: buffer[header.encodedLength...]).copyBytes(from: payload)
         }) else { return }
+        guard transmitQueue.enqueue(frame) else { return drop(.transmitQueueOverflow) }
         counters.ethernet.transmitted += 1
-        transmitQueue.append(frame)
     }
-
-    /// The shortest Ethernet frame without its frame check sequence.
-    static let minimumFrameLength = 60
 
     /// `length` bytes (zeros where `body` writes nothing) written by `body`; nil (and a counted drop) when encoding fails.
     func encode(_ length: Int, _ body: (UnsafeMutableRawBufferPointer) throws -> Void) -> [UInt8]? {

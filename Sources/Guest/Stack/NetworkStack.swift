@@ -14,13 +14,17 @@ public final class NetworkStack: FrameStack {
     public internal(set) var interface: IPv4Interface?
     var neighbors = NeighborCache()
     var pinger: ICMPEcho
-    var transmitQueue: [[UInt8]] = []
+    /// Frames for the TX ring; bounded, overflow is a counted `transmitQueueOverflow` drop.
+    var transmitQueue = TransmitQueue()
+    /// Events for the caller, drained by `drainEvents()`. Drops are not events (a flood would grow this without
+    /// bound between two drains): they are counted in `counters` only.
     var events: [StackEvent] = []
     public internal(set) var counters = StackCounters()
     /// The IPv4 identification of the next datagram (RFC 791 §3.2; RFC 6864 allows a simple counter).
     var nextIdentification: UInt16
-    /// Pings asked for before the lease was bound, started at bind.
-    var deferredPings: [(target: IPv4Address, count: Int)] = []
+    /// Paces the ICMP errors the stack sends (port unreachable).
+    var icmpErrorLimiter = ICMPErrorRateLimiter()
+    /// Whether `configuration.pingTargets` were started (at the first bind).
     var configuredPingsStarted = false
 
     /// A stack for the guest with `configuration`; `random` seeds the DHCP client, the IPv4 identification and the
@@ -66,7 +70,7 @@ public final class NetworkStack: FrameStack {
         }
         switch ethernet.etherType {
         case .arp: receiveARP(ethernet.payload, now: now)
-        case .ipv4: receiveIPv4(ethernet.payload, now: now)
+        case .ipv4: receiveIPv4(ethernet.payload, linkLayerBroadcast: destination.isBroadcast, now: now)
         default: drop(.unsupportedEtherType)
         }
     }
@@ -84,20 +88,21 @@ public final class NetworkStack: FrameStack {
     }
 
     public func dequeueTransmit() -> [UInt8]? {
-        transmitQueue.isEmpty ? nil : transmitQueue.removeFirst()
+        transmitQueue.dequeue()
     }
 
     public func requeueTransmit(_ frame: [UInt8]) {
-        transmitQueue.insert(frame, at: 0)
+        transmitQueue.requeue(frame)
     }
 
     // MARK: Commands
 
-    /// Pings `target` `count` times (`pingInterval` apart, `pingTimeout` each). Before a lease is bound the pings
-    /// wait for the bind.
+    /// Pings `target` `count` times (`pingInterval` apart, `pingTimeout` each); the session always ends with one
+    /// `pingsFinished`. Without a lease nothing can be sent: it ends at once with `pingsFinished(target, sent: 0,
+    /// received: 0)`, so a caller never waits for nothing.
     public func ping(_ target: IPv4Address, count: Int, now: Instant) {
         guard interface != nil else {
-            deferredPings.append((target, count))
+            events.append(.pingsFinished(target: target, sent: 0, received: 0))
             return
         }
         pinger.start(target: target, count: count, identifier: UInt16.random(in: .min ... .max, using: &random), now: now)
@@ -115,45 +120,65 @@ public final class NetworkStack: FrameStack {
     func drop(_ reason: DropReason, count: Int = 1) {
         guard count > 0 else { return }
         counters.drops[reason, default: 0] += count
-        for _ in 0 ..< count { events.append(.dropped(reason: reason.rawValue)) }
     }
 
     /// Sends what the DHCP client has due, then applies its events (the RELEASE must leave before the address goes).
+    ///
+    /// When the address is lost, or a renewal changes the address or mask, the ARP cache is flushed (its queued
+    /// datagrams carry the old source; counted as `neighborFlushed`), keeping only a RELEASE waiting for the
+    /// server's MAC; on loss the running pings end with `pingsFinished`.
     func runDHCP(now: Instant) {
-        for outgoing in dhcpClient.poll(now: now) { sendDHCP(outgoing, now: now) }
+        var releaseServer: IPv4Address?
+        for outgoing in dhcpClient.poll(now: now) {
+            if outgoing.message.messageType == .release, case let .unicast(server) = outgoing.destination {
+                releaseServer = server
+            }
+            sendDHCP(outgoing, now: now)
+        }
         for event in dhcpClient.drainEvents() {
             switch event {
             case let .transition(transition):
                 events.append(.dhcp(transition))
             case let .bound(lease, times):
-                interface = IPv4Interface(lease: lease)
+                setInterface(IPv4Interface(lease: lease))
                 events.append(.leaseBound(lease, times))
                 startPingsAfterBind(lease: lease, now: now)
             case let .renewed(lease):
-                interface = IPv4Interface(lease: lease)
+                setInterface(IPv4Interface(lease: lease))
                 events.append(.leaseRenewed(lease))
             case let .lost(reason):
-                interface = nil
+                setInterface(nil, keepingNeighbor: releaseServer)
                 events.append(.leaseLost(reason: reason))
+                events += pinger.stopAll()
             }
         }
     }
 
+    /// Applies a new configuration; flushes the ARP cache when the address or mask changes or goes.
+    func setInterface(_ new: IPv4Interface?, keepingNeighbor kept: IPv4Address? = nil) {
+        let old = interface
+        interface = new
+        guard let old, old.address != new?.address || old.subnetMask != new?.subnetMask else { return }
+        drop(.neighborFlushed, count: neighbors.flush(keepingLatestFor: kept))
+    }
+
+    /// Starts `configuration.pingTargets` at the first bind. `.router` without a router in the lease ends at once
+    /// with `pingsFinished(target: 0.0.0.0, sent: 0, received: 0)`.
     func startPingsAfterBind(lease: DHCPLease, now: Instant) {
-        if !configuredPingsStarted {
-            configuredPingsStarted = true
-            for target in configuration.pingTargets {
-                switch target {
-                case .router:
-                    if let router = lease.router { deferredPings.append((router, configuration.pingCount)) }
-                case let .address(address):
-                    deferredPings.append((address, configuration.pingCount))
+        guard !configuredPingsStarted else { return }
+        configuredPingsStarted = true
+        for target in configuration.pingTargets {
+            switch target {
+            case .router:
+                guard let router = lease.router else {
+                    events.append(.pingsFinished(target: .any, sent: 0, received: 0))
+                    continue
                 }
+                ping(router, count: configuration.pingCount, now: now)
+            case let .address(address):
+                ping(address, count: configuration.pingCount, now: now)
             }
         }
-        let pending = deferredPings
-        deferredPings.removeAll()
-        for (target, count) in pending { ping(target, count: count, now: now) }
     }
 
     func runNeighbors(now: Instant) {

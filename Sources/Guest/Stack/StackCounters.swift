@@ -10,6 +10,8 @@ public enum DropReason: String, Sendable, CaseIterable, Hashable {
     case arpNotForUs = "ARP not for us"
     case arpResolutionFailed = "ARP resolution failed"
     case arpQueueOverflow = "ARP queue overflow"
+    /// A packet waiting for ARP when our address was lost or changed (it carries the old source address).
+    case neighborFlushed = "ARP queue flushed on address change"
     case ipv4Malformed = "IPv4 malformed"
     case ipv4HeaderChecksum = "IPv4 header checksum"
     case ipv4NotForUs = "IPv4 not for us"
@@ -26,10 +28,14 @@ public enum DropReason: String, Sendable, CaseIterable, Hashable {
     case udpChecksum = "UDP checksum"
     case udpNoListener = "UDP no listener"
     case dhcpMalformed = "DHCP malformed"
+    /// A datagram to port 68 not from port 67 (RFC 2131 §4.1).
+    case dhcpWrongSourcePort = "DHCP not from port 67"
     case dhcpWrongTransaction = "DHCP wrong xid"
     case dhcpWrongHardwareAddress = "DHCP wrong chaddr"
     case dhcpUnexpected = "DHCP unexpected message"
     case encodeFailed = "encode failed"
+    /// An outgoing frame found the transmit queue full (`TransmitQueue.capacity`).
+    case transmitQueueOverflow = "transmit queue overflow"
 }
 
 /// Frames and packets per protocol, in and out.
@@ -51,6 +57,8 @@ public struct StackCounters: Sendable, Equatable {
     public var dhcp = ProtocolCounters()
     /// Drops by reason.
     public var drops: [DropReason: Int] = [:]
+    /// ICMP errors (port unreachable) not sent because of the rate limit (at most 10 per second).
+    public var icmpErrorsRateLimited = 0
 
     public init() {}
 

@@ -122,7 +122,6 @@ import Wire
         #expect(harness.sent().isEmpty)
         #expect(harness.stack.counters.drops(.dhcpWrongTransaction) == 1)
         #expect(harness.stack.counters.drops(.dhcpWrongHardwareAddress) == 1)
-        #expect(harness.drainEvents().compactMap(\.dropReason) == ["DHCP wrong xid", "DHCP wrong chaddr"])
         // The right one still works.
         harness.receive(try harness.server.reply(.offer, to: discover))
         #expect(harness.stack.dhcpState == .requesting)

@@ -103,3 +103,57 @@ import Wire
         #expect(harness.stack.counters.drops(.icmpChecksum) == 1)
     }
 }
+
+/// A ping that cannot run still ends with `pingsFinished`, so a caller never waits for nothing.
+@Suite struct PingWithoutRouteTests {
+    @Test func pingWithoutALeaseFinishesAtOnceWithNothingSent() throws {
+        let harness = StackHarness()
+        harness.start()
+        _ = harness.sent()
+        _ = harness.drainEvents()
+        harness.stack.ping(Lab.peer, count: 3, now: harness.now)
+        #expect(harness.drainEvents() == [.pingsFinished(target: Lab.peer, sent: 0, received: 0)])
+        #expect(harness.sent().isEmpty)
+        // Nor does it start later, at the bind.
+        try harness.bind()
+        #expect(harness.sent().isEmpty)
+        #expect(!harness.stack.pinger.isActive)
+    }
+
+    @Test func routerTargetWithoutARouterInTheLeaseFinishesAtBind() throws {
+        let harness = StackHarness { $0.pingTargets = [.router, .address(Lab.peer)]; $0.pingCount = 1 }
+        harness.server.router = nil
+        try harness.bind()
+        let events = harness.drainEvents()
+        #expect(events.contains(.pingsFinished(target: .any, sent: 0, received: 0)))
+        #expect(events.filter { if case .pingsFinished = $0 { true } else { false } }.count == 1)
+        // The other target runs: the echo request waits for ARP.
+        #expect(try harness.sent().map { try parseARP($0).targetProtocolAddress } == [Lab.peer])
+        #expect(harness.stack.pinger.isActive)
+    }
+}
+
+/// The bytes the stack builds itself: echo payloads and frame padding.
+@Suite struct OutgoingBytesTests {
+    @Test func echoPayloadIsTheBigEndianSendTimeThenACountingPattern() {
+        var echo = ICMPEcho()
+        let sentAt = Instant(nanoseconds: 0x0102_0304_0506_0708)
+        #expect(echo.payload(sentAt: sentAt) == [1, 2, 3, 4, 5, 6, 7, 8] + (0 ..< 48).map { UInt8(0x10 + $0) })
+        echo.payloadLength = 5
+        #expect(echo.payload(sentAt: sentAt) == [1, 2, 3, 4, 5])
+        echo.payloadLength = 0
+        #expect(echo.payload(sentAt: sentAt).isEmpty)
+    }
+
+    @Test func shortFramesArePaddedWithZerosToWiresMinimum() throws {
+        let harness = StackHarness()
+        try harness.bind()
+        _ = harness.sent()
+        harness.receive(try arpFrame(ARPMessage(operation: .request, senderHardwareAddress: Lab.peerMAC,
+                                                senderProtocolAddress: Lab.peer, targetHardwareAddress: .zero,
+                                                targetProtocolAddress: Lab.offered), to: .broadcast))
+        let reply = try #require(harness.sent().first)
+        #expect(reply.count == EthernetFrame.minimumLength)
+        #expect(reply[(14 + 28)...].allSatisfy { $0 == 0 })
+    }
+}

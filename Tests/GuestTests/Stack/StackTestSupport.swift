@@ -138,10 +138,12 @@ struct FakeDHCPServer {
     var leaseSeconds: UInt32 = 3600
     var renewalSeconds: UInt32?
     var rebindingSeconds: UInt32?
+    var sourcePort: UInt16 = 67
 
     /// An OFFER, ACK or NAK answering `request`, as a frame to the client (unicast to yiaddr, NAK broadcast).
+    /// `destination` overrides the IPv4 destination (a renewal's ACK goes to ciaddr, RFC 2131 §4.1).
     func reply(_ type: DHCPMessageType, to request: DHCPMessage, transactionID: UInt32? = nil,
-               clientHardwareAddress: MACAddress? = nil) throws -> [UInt8] {
+               clientHardwareAddress: MACAddress? = nil, destination: IPv4Address? = nil) throws -> [UInt8] {
         var options: [DHCPOption] = [.messageType(type), .serverIdentifier(address)]
         if type != .nak {
             options += [.ipAddressLeaseTime(leaseSeconds), .address(.subnetMask, subnetMask),
@@ -156,8 +158,8 @@ struct FakeDHCPServer {
                                   clientHardwareAddress: clientHardwareAddress ?? request.clientHardwareAddress,
                                   options: options)
         let body = try bytes(message.encodedLength) { try message.emit(into: $0) }
-        let destination = type == .nak ? IPv4Address.broadcast : offered
-        let udp = try udpDatagram(sourcePort: 67, destinationPort: 68, payload: body, source: address, destination: destination)
+        let destination = destination ?? (type == .nak ? IPv4Address.broadcast : offered)
+        let udp = try udpDatagram(sourcePort: sourcePort, destinationPort: 68, payload: body, source: address, destination: destination)
         let packet = try ipv4Packet(source: address, destination: destination, protocol: .udp, payload: udp)
         return try ethernetFrame(to: type == .nak ? .broadcast : request.clientHardwareAddress, from: mac, type: .ipv4, payload: packet)
     }
@@ -260,10 +262,6 @@ final class StackHarness {
 }
 
 extension StackEvent {
-    var dropReason: String? {
-        if case let .dropped(reason) = self { return reason }
-        return nil
-    }
     var transition: DHCPClient.Transition? {
         if case let .dhcp(transition) = self { return transition }
         return nil
