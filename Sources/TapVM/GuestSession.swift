@@ -151,7 +151,7 @@ public final class GuestSession {
             let average: Duration? = replies.isEmpty ? nil : replies.reduce(.zero, +) / replies.count
             pingResults.append((target, sent, received, average))
             printer.print(pingLine(direction: "guest-to-lan", target: "\(target)", sent: sent, received: received, average: average))
-        case .dhcp, .dropped:
+        case .dhcp:
             break
         }
     }

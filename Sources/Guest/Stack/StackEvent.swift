@@ -13,9 +13,4 @@ public enum StackEvent: Sendable, Equatable {
     case pingReply(target: IPv4Address, sequence: UInt16, roundTrip: Duration)
     case pingTimeout(target: IPv4Address, sequence: UInt16)
     case pingsFinished(target: IPv4Address, sent: Int, received: Int)
-    /// Never emitted any more: drops are counted by reason in `StackCounters.drops` only (a flood grew the event
-    /// list without bound between two drains). Kept, deprecated, so callers that match it still compile; remove it
-    /// once they do not.
-    @available(*, deprecated, message: "drops are counted in StackCounters.drops and never emitted")
-    case dropped(reason: String)
 }
