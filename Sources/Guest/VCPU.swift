@@ -136,7 +136,7 @@ public final class VCPU: @unchecked Sendable {
             pollfd(fd: interrupt.fd, events: Int16(POLLIN), revents: 0),
             pollfd(fd: wake.fd, events: Int16(POLLIN), revents: 0),
         ]
-        let ms = Int32(clamping: max(1, (timeout.nanoseconds + 999_999) / 1_000_000))
+        let ms = max(1, timeout.pollTimeoutMilliseconds)
         while poll(&descriptors, 2, ms) < 0 && errno == EINTR {}
     }
 }

@@ -53,8 +53,7 @@ public final class Poller {
     public func wait(timeout: Duration?) throws(VirtioError) -> [(token: UInt64, events: PollEvents)] {
         let milliseconds: Int32
         if let timeout {
-            let ms = (timeout.nanoseconds + 999_999) / 1_000_000
-            milliseconds = Int32(clamping: max(0, ms))
+            milliseconds = timeout.pollTimeoutMilliseconds
         } else {
             milliseconds = -1
         }
@@ -67,15 +66,5 @@ public final class Poller {
             if errno == EINTR { continue }
             throw .systemCall("epoll_wait", errno: errno)
         }
-    }
-}
-
-extension Duration {
-    /// The whole duration in nanoseconds, saturating.
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        if overflow { return seconds < 0 ? .min : .max }
-        return scaled &+ attoseconds / 1_000_000_000
     }
 }

@@ -49,7 +49,7 @@ public final class WorkerThread: @unchecked Sendable {
         while true {
             let remaining = deadline - ContinuousClock.now
             if remaining <= .zero { break }
-            let ms = Int32(clamping: max(1, remaining.nanoseconds / 1_000_000))
+            let ms = max(1, remaining.pollTimeoutMilliseconds)
             let n = poll(&descriptor, 1, ms)
             if n > 0 { break }
             if n < 0 && errno != EINTR { break }
