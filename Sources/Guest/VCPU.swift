@@ -130,13 +130,13 @@ public final class VCPU: @unchecked Sendable {
         }
     }
 
-    /// poll(2) on the interrupt line and the wake notifier, EINTR retried.
+    /// poll(2) on the interrupt line and the wake notifier, EINTR retried (`retryingEINTR`).
     private func sleep(timeout: Duration) {
         var descriptors = [
             pollfd(fd: interrupt.fd, events: Int16(POLLIN), revents: 0),
             pollfd(fd: wake.fd, events: Int16(POLLIN), revents: 0),
         ]
         let ms = max(1, timeout.pollTimeoutMilliseconds)
-        while poll(&descriptors, 2, ms) < 0 && errno == EINTR {}
+        retryingEINTR { poll(&descriptors, 2, ms) }
     }
 }

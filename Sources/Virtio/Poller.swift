@@ -12,7 +12,7 @@ public struct PollEvents: OptionSet, Hashable, Sendable {
 }
 
 /// An epoll instance (level-triggered): the device thread's event loop. Each fd is registered with a token the
-/// caller chooses; `wait` returns tokens. EINTR is retried here and nowhere else.
+/// caller chooses; `wait` returns tokens; EINTR is retried through `retryingEINTR`.
 public final class Poller {
     public let fd: Int32
     private var tokens: [UInt64]
@@ -58,13 +58,8 @@ public final class Poller {
             milliseconds = -1
         }
         let capacity = Int32(tokens.count)
-        while true {
-            let n = clinux_epoll_wait(fd, &tokens, &events, capacity, milliseconds)
-            if n >= 0 {
-                return (0..<Int(n)).map { (tokens[$0], PollEvents(rawValue: events[$0])) }
-            }
-            if errno == EINTR { continue }
-            throw .systemCall("epoll_wait", errno: errno)
-        }
+        let n = retryingEINTR { clinux_epoll_wait(fd, &tokens, &events, capacity, milliseconds) }
+        guard n >= 0 else { throw .systemCall("epoll_wait", errno: errno) }
+        return (0..<Int(n)).map { (tokens[$0], PollEvents(rawValue: events[$0])) }
     }
 }

@@ -50,9 +50,8 @@ public final class WorkerThread: @unchecked Sendable {
             let remaining = deadline - ContinuousClock.now
             if remaining <= .zero { break }
             let ms = max(1, remaining.pollTimeoutMilliseconds)
-            let n = poll(&descriptor, 1, ms)
-            if n > 0 { break }
-            if n < 0 && errno != EINTR { break }
+            // EINTR is retried inside; the loop only recomputes the remaining time after a timeout.
+            if retryingEINTR({ poll(&descriptor, 1, ms) }) != 0 { break }
         }
         guard descriptor.revents & Int16(POLLIN) != 0 || finished.drain() > 0 else {
             pthread_detach(thread)
