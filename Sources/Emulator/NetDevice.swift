@@ -1,4 +1,5 @@
 import Virtio
+import Wire
 
 /// The virtio-net device model: moves packets between a `NetBackend` and the guest's receive and transmit
 /// queues (virtio 1.2 §5.1; QEMU hw/net/virtio-net.c, Firecracker devices/virtio/net). Driven from one thread
@@ -190,11 +191,10 @@ public final class NetDevice: @unchecked Sendable {
         }
         let frameLength = length - backendHeader
         let start = readOffset + backendHeader - guestHeader
-        // virtio_net_hdr: keep the first 10 bytes the backend gave (flags, gso, csum), then num_buffers = 1.
-        let kept = min(VirtioNetHeader.legacySize, backendHeader, guestHeader)
-        if kept > 0 { (scratch.baseAddress! + start).copyMemory(from: scratch.baseAddress! + readOffset, byteCount: kept) }
-        if guestHeader > kept { (scratch.baseAddress! + start + kept).initializeMemory(as: UInt8.self, repeating: 0, count: guestHeader - kept) }
-        if guestHeader == VirtioNetHeader.size { scratch.storeLittleEndian(UInt16(1), at: start + VirtioNetHeader.numBuffersOffset) }
+        // The guest's virtio_net_hdr, built in place before the frame: the backend's fields, num_buffers = 1.
+        var header = Self.parseHeader(UnsafeRawBufferPointer(rebasing: scratch[readOffset..<(readOffset + backendHeader)]))
+        header.numBuffers = 1
+        Self.emitHeader(header, into: UnsafeMutableRawBufferPointer(rebasing: scratch[start..<(start + guestHeader)]))
         let total = guestHeader + frameLength
         let room = chain.writableLength
         guard total <= room else {
@@ -266,12 +266,10 @@ public final class NetDevice: @unchecked Sendable {
         }
         let frameStart = base + guestHeader
         let packetStart = frameStart - backendHeader
-        // The backend header: the guest's first 10 bytes (flags, gso, csum), zero beyond; num_buffers is RX only.
-        let kept = min(VirtioNetHeader.legacySize, backendHeader, guestHeader)
-        if kept > 0 { (scratch.baseAddress! + packetStart).copyMemory(from: scratch.baseAddress! + base, byteCount: kept) }
-        if backendHeader > kept {
-            (scratch.baseAddress! + packetStart + kept).initializeMemory(as: UInt8.self, repeating: 0, count: backendHeader - kept)
-        }
+        // The backend header: the guest's fields (flags, gso, csum); num_buffers is RX only.
+        var header = Self.parseHeader(UnsafeRawBufferPointer(rebasing: scratch[base..<frameStart]))
+        header.numBuffers = 0
+        Self.emitHeader(header, into: UnsafeMutableRawBufferPointer(rebasing: scratch[packetStart..<frameStart]))
         let packet = UnsafeRawBufferPointer(rebasing: scratch[packetStart..<(frameStart + frameLength)])
         do {
             try backend.transmit(packet)
@@ -282,6 +280,25 @@ public final class NetDevice: @unchecked Sendable {
         trace?(.backendWrite(length: packet.count))
         counters.txFrames.increment()
         counters.txBytes.increment(by: UInt64(frameLength))
+    }
+
+    // MARK: virtio_net_hdr (through Wire's value and view, the one place its bytes are read and written)
+
+    /// The header at the start of `bytes` (10 or 12 bytes, or more with the rest ignored); all zero when shorter
+    /// than the legacy header (a backend without one).
+    static func parseHeader(_ bytes: UnsafeRawBufferPointer) -> VirtioNetHeader {
+        let size = bytes.count >= VirtioNetHeader.size ? VirtioNetHeader.size : VirtioNetHeader.legacySize
+        guard let view = try? VirtioNetHeaderView(bytes, size: size) else { return VirtioNetHeader() }
+        return VirtioNetHeader(view)
+    }
+
+    /// Writes `header` over all of `bytes`: the largest Wire layout that fits, zeros beyond it (or only zeros
+    /// when `bytes` is shorter than the legacy header).
+    static func emitHeader(_ header: VirtioNetHeader, into bytes: UnsafeMutableRawBufferPointer) {
+        bytes.initializeMemory(as: UInt8.self, repeating: 0)
+        guard bytes.count >= VirtioNetHeader.legacySize else { return }
+        let size = bytes.count >= VirtioNetHeader.size ? VirtioNetHeader.size : VirtioNetHeader.legacySize
+        try? header.emit(into: bytes, size: size)  // cannot fail: the size is 10 or 12 and fits
     }
 
     private func finishBatch(_ queue: inout DeviceQueue, queueIndex: Int) {

@@ -264,3 +264,23 @@ import Wire
         #expect(rx.usedIndex == 1)
     }
 }
+
+@Suite struct HeaderConversionTests {
+    @Test func backendHeaderSizesZeroTenAndTwelveAllGiveTheGuestTwelve() throws {
+        for backendHeader in [0, 10, 12] {
+            let bench = try Bench(backendHeader: backendHeader)
+            bench.device.activateIfReady()
+            try bench.rx.addChain([(0x20000, 2048, true)])
+            let frame = testFrame(length: 60, seed: UInt8(backendHeader))
+            bench.backend.inject([UInt8](repeating: 0, count: backendHeader) + frame)
+            #expect(bench.device.processReceive() == 1)
+            #expect(try bench.memory.readBytes(at: 0x20000, count: 12) == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0])
+            #expect(try bench.memory.readBytes(at: 0x2000C, count: 60) == frame)
+            // And back: the guest's 12-byte header becomes the backend's size.
+            try bench.memory.write(at: 0x40000, bytes: [UInt8](repeating: 0, count: 12) + frame)
+            try bench.tx.addChain([(0x40000, 72, false)])
+            bench.device.processTransmit()
+            #expect(bench.backend.transmitted == [[UInt8](repeating: 0, count: backendHeader) + frame])
+        }
+    }
+}
