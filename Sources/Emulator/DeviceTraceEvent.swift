@@ -19,6 +19,8 @@ public enum DeviceTraceEvent: Sendable, Equatable {
     case receiveStalled
     /// A frame was dropped: it did not fit the guest's chain.
     case receiveTruncated(length: Int, room: Int)
+    /// A GSO frame (`gsoType`, `length` bytes without header) from the backend was dropped: the driver takes none.
+    case receiveGSODropped(gsoType: UInt8, length: Int)
     /// The driver broke the ring protocol; the device set NEEDS_RESET.
     case queueError(queue: Int, QueueError)
     /// The device read the queue registers at DRIVER_OK.

@@ -23,6 +23,8 @@ public final class NetDevice: @unchecked Sendable {
     private var receiveQueue: DeviceQueue?
     private var transmitQueue: DeviceQueue?
     private var guestHeaderSize = VirtioNetHeader.size
+    /// VIRTIO_NET_F_GUEST_CSUM negotiated: the driver takes partial checksums (never, as tapvm does not offer it).
+    private var guestTakesPartialChecksums = false
     private var scratch: UnsafeMutableRawBufferPointer
     /// Set when the driver broke the protocol: the device stays quiet until reset.
     public private(set) var broken = false
@@ -73,6 +75,7 @@ public final class NetDevice: @unchecked Sendable {
             return false
         }
         guestHeaderSize = VirtioNetHeader.size(for: features)
+        guestTakesPartialChecksums = features.contains(.netGuestChecksum)
         receiveHasBuffers = true
         trace?(.activated(features: features))
         return true
@@ -191,8 +194,10 @@ public final class NetDevice: @unchecked Sendable {
         }
         let frameLength = length - backendHeader
         let start = readOffset + backendHeader - guestHeader
-        // The guest's virtio_net_hdr, built in place before the frame: the backend's fields, num_buffers = 1.
-        var header = Self.parseHeader(UnsafeRawBufferPointer(rebasing: scratch[readOffset..<(readOffset + backendHeader)]))
+        let backendFields = Self.parseHeader(UnsafeRawBufferPointer(rebasing: scratch[readOffset..<(readOffset + backendHeader)]))
+        let frame = UnsafeMutableRawBufferPointer(rebasing: scratch[(readOffset + backendHeader)..<(readOffset + length)])
+        guard var header = headerForGuest(from: backendFields, frame: frame) else { return .dropped }
+        // The guest's virtio_net_hdr, built in place before the frame, num_buffers = 1.
         header.numBuffers = 1
         Self.emitHeader(header, into: UnsafeMutableRawBufferPointer(rebasing: scratch[start..<(start + guestHeader)]))
         let total = guestHeader + frameLength
@@ -212,6 +217,43 @@ public final class NetDevice: @unchecked Sendable {
         counters.rxFrames.increment()
         counters.rxBytes.increment(by: UInt64(frameLength))
         return .delivered(total)
+    }
+
+    /// The header the guest may see for a frame the backend delivered with `backend`. virtio 1.2 §5.1.6.4.1:
+    /// without VIRTIO_NET_F_GUEST_CSUM the device sets flags to 0 and gso_type to NONE, so a partial checksum
+    /// (NEEDS_CSUM) is completed here, over csum_start to the end, stored at csum_start + csum_offset (Linux
+    /// `skb_checksum_help`), and DATA_VALID is simply cleared. A GSO frame (no GUEST_TSO/UFO is offered, and
+    /// TUNSETOFFLOAD(0) keeps the kernel from sending one) and checksum fields outside the frame are counted drops
+    /// (nil).
+    private func headerForGuest(from backend: VirtioNetHeader, frame: UnsafeMutableRawBufferPointer) -> VirtioNetHeader? {
+        guard backend.gsoType.rawValue & ~VirtioNetHeader.GSOType.ecn.rawValue == VirtioNetHeader.GSOType.none.rawValue
+        else {
+            counters.rxGSODropped.increment()
+            trace?(.receiveGSODropped(gsoType: backend.gsoType.rawValue, length: frame.count))
+            return nil
+        }
+        if guestTakesPartialChecksums {
+            var header = backend
+            header.gsoType = .none
+            header.headerLength = 0
+            header.gsoSize = 0
+            return header
+        }
+        if backend.flags.contains(.needsChecksum) {
+            let start = Int(backend.checksumStart)
+            let field = start + Int(backend.checksumOffset)
+            guard field + 2 <= frame.count else {
+                counters.rxChecksumErrors.increment()
+                return nil
+            }
+            var checksum = InternetChecksum()
+            checksum.add(UnsafeRawBufferPointer(rebasing: frame[start...]))
+            // A computed 0 is sent as 0xFFFF (the same in one's complement; 0 means "none" in UDP). RFC 768.
+            let value = checksum.value
+            frame.storeBigEndian(value == 0 ? 0xFFFF : value, at: field)
+            counters.rxChecksumsCompleted.increment()
+        }
+        return VirtioNetHeader()
     }
 
     // MARK: TX

@@ -143,8 +143,9 @@ final class TraceLog: @unchecked Sendable {
     var all: [DeviceTraceEvent] { events.withLock { $0 } }
 }
 
-/// A packet as the backend carries it: a 10-byte header with distinctive values, then the frame.
-func backendPacket(frame: [UInt8], header: [UInt8] = [0x01, 0x00, 0x22, 0x00, 0x00, 0x00, 0x0E, 0x00, 0x10, 0x00]) -> [UInt8] {
+/// A packet as the backend carries it: a 10-byte header with distinctive values (DATA_VALID, hdr_len 0x22,
+/// csum_start 14, csum_offset 16; no NEEDS_CSUM, so the frame reaches the guest unchanged), then the frame.
+func backendPacket(frame: [UInt8], header: [UInt8] = [0x02, 0x00, 0x22, 0x00, 0x00, 0x00, 0x0E, 0x00, 0x10, 0x00]) -> [UInt8] {
     header + frame
 }
 

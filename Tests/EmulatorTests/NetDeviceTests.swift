@@ -20,7 +20,9 @@ import Wire
         #expect(try bench.rx.usedEntry(0) == (UInt32(h0), UInt32(12 + 60)))
         #expect(try bench.rx.usedEntry(1) == (UInt32(h1), UInt32(12 + 1514)))
         #expect(try bench.rx.usedEntry(2) == (UInt32(h2), UInt32(12 + 100)))
-        let expectedHeader: [UInt8] = [0x01, 0x00, 0x22, 0x00, 0x00, 0x00, 0x0E, 0x00, 0x10, 0x00, 0x01, 0x00]  // num_buffers = 1
+        // virtio 1.2 §5.1.6.4.1: no GUEST_CSUM negotiated, so flags 0 (DATA_VALID cleared), gso NONE, the other
+        // fields zero; num_buffers = 1.
+        let expectedHeader: [UInt8] = [0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00]
         #expect(try bench.memory.readBytes(at: 0x20000, count: 12) == expectedHeader)
         #expect(try bench.memory.readBytes(at: 0x2000C, count: 60) == frames[0])
         #expect(try bench.memory.readBytes(at: 0x2100C, count: 1514) == frames[1])
@@ -282,5 +284,68 @@ import Wire
             bench.device.processTransmit()
             #expect(bench.backend.transmitted == [[UInt8](repeating: 0, count: backendHeader) + frame])
         }
+    }
+}
+
+@Suite struct ReceiveChecksumTests {
+    /// Ethernet + IPv4 + UDP (`payload`) from 192.0.2.1:68 to 192.0.2.2:67, its UDP checksum field holding the
+    /// folded pseudo-header sum, as a kernel CHECKSUM_PARTIAL skb has it.
+    static func partialUDPFrame(payload: [UInt8]) -> [UInt8] {
+        let udpLength = 8 + payload.count
+        var frame: [UInt8] = [0x02, 0, 0, 0, 0, 2, 0x02, 0, 0, 0, 0, 1, 0x08, 0x00]
+        frame += [0x45, 0, UInt8((20 + udpLength) >> 8), UInt8((20 + udpLength) & 0xFF), 0, 1, 0, 0, 64, 17, 0, 0,
+                  192, 0, 2, 1, 192, 0, 2, 2]
+        var pseudo = InternetChecksum()
+        pseudo.add(IPv4Address(192, 0, 2, 1))
+        pseudo.add(IPv4Address(192, 0, 2, 2))
+        pseudo.add(UInt16(17))
+        pseudo.add(UInt16(udpLength))
+        let folded = ~pseudo.value
+        frame += [0, 68, 0, 67, UInt8(udpLength >> 8), UInt8(udpLength & 0xFF), UInt8(folded >> 8), UInt8(folded & 0xFF)]
+        return frame + payload
+    }
+
+    /// Whether the UDP checksum in `frame` verifies over the pseudo-header (RFC 768): the sum comes out 0.
+    static func udpChecksumVerifies(_ frame: [UInt8]) -> Bool {
+        var sum = InternetChecksum()
+        sum.add(IPv4Address(192, 0, 2, 1))
+        sum.add(IPv4Address(192, 0, 2, 2))
+        sum.add(UInt16(17))
+        sum.add(UInt16(frame.count - 34))
+        Array(frame[34...]).withUnsafeBytes { sum.add($0) }
+        return sum.value == 0
+    }
+
+    @Test func needsChecksumIsCompletedByTheDeviceAndTheFlagCleared() throws {
+        let bench = try Bench()
+        bench.device.activateIfReady()
+        try bench.rx.addChain([(0x20000, 2048, true)])
+        let frame = Self.partialUDPFrame(payload: Array("a partial checksum, completed".utf8))
+        #expect(!Self.udpChecksumVerifies(frame))
+        // NEEDS_CSUM, csum_start 34 (the UDP header), csum_offset 6 (its checksum field).
+        bench.backend.inject([0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 34, 0x00, 6, 0x00] + frame)
+        #expect(bench.device.processReceive() == 1)
+        #expect(try bench.memory.readBytes(at: 0x20000, count: 12) == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0])
+        let delivered = try bench.memory.readBytes(at: 0x2000C, count: frame.count)
+        #expect(Self.udpChecksumVerifies(delivered))
+        #expect(Array(delivered[..<40]) == Array(frame[..<40]) && Array(delivered[42...]) == Array(frame[42...]))
+        #expect(bench.device.counters.snapshot().rxChecksumsCompleted == 1)
+    }
+
+    @Test func gsoFramesAndChecksumFieldsOutsideTheFrameAreCountedDrops() throws {
+        let bench = try Bench()
+        bench.device.activateIfReady()
+        let head = try bench.rx.addChain([(0x20000, 2048, true)])
+        let frame = Self.partialUDPFrame(payload: [1, 2, 3, 4])
+        // GSO TCPv4 (as a fresh tap fd without TUNSETOFFLOAD(0) would send), then csum_start beyond the frame.
+        bench.backend.inject([0x01, 0x01, 54, 0x00, 0xA8, 0x05, 34, 0x00, 6, 0x00] + frame)
+        bench.backend.inject([0x01, 0x00, 0x00, 0x00, 0x00, 0x00, UInt8(frame.count - 1), 0x00, 0, 0x00] + frame)
+        bench.backend.inject(backendPacket(frame: testFrame(length: 60, seed: 8)))
+        #expect(bench.device.processReceive() == 1)
+        let counters = bench.device.counters.snapshot()
+        #expect(counters.rxGSODropped == 1 && counters.rxChecksumErrors == 1 && counters.rxFrames == 1)
+        #expect(try bench.rx.usedEntry(0) == (UInt32(head), 72))
+        #expect(try bench.memory.readBytes(at: 0x2000C, count: 60) == testFrame(length: 60, seed: 8))
+        #expect(bench.trace.all.contains(.receiveGSODropped(gsoType: 1, length: frame.count)))
     }
 }
