@@ -5,6 +5,9 @@ public protocol NetBackend: AnyObject {
     var pollFD: Int32 { get }
     /// Bytes of virtio_net_hdr at the start of every packet (10 for the macvtap fd; 0 for none).
     var vnetHeaderSize: Int { get }
+    /// The largest packet (header included) `receive` can return; the device reads into a buffer one byte larger,
+    /// so a read that fills it is known to be truncated (and is dropped).
+    var maximumPacketSize: Int { get }
     /// Reads one packet including its header into `buffer`; returns its length, or nil when none waits (EAGAIN).
     func receive(into buffer: UnsafeMutableRawBufferPointer) throws -> Int?
     /// Writes one packet including its header.

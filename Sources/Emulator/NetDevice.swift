@@ -10,8 +10,6 @@ public final class NetDevice: @unchecked Sendable {
     public static let transmitQueue = 1
     /// What tapvm offers by default: a modern device with a MAC and a link status. EVENT_IDX can be added.
     public static let defaultFeatures: VirtioFeatures = [.version1, .netMAC, .netStatus, .netMTU]
-    /// Bigger than any packet a tap fd returns (64 KiB GSO frame + header), so a read never truncates.
-    public static let scratchSize = 65_550 + 16
 
     public let memory: GuestMemory
     public let transport: Transport
@@ -41,10 +39,17 @@ public final class NetDevice: @unchecked Sendable {
         self.backend = backend
         self.interrupt = interrupt
         self.trace = trace
-        scratch = .allocate(byteCount: Self.scratchSize, alignment: 16)
+        scratch = .allocate(byteCount: Self.scratchSize(maximumPacketSize: backend.maximumPacketSize), alignment: 16)
     }
 
     deinit { scratch.deallocate() }
+
+    /// The scratch buffer for `maximumPacketSize`-byte backend packets: room for the largest header difference
+    /// (a 12-byte guest header built before a headerless packet, or the reverse on TX), plus one byte so that a
+    /// read that fills its buffer is known to be truncated.
+    static func scratchSize(maximumPacketSize: Int) -> Int {
+        max(0, maximumPacketSize) + VirtioNetHeader.size + 1
+    }
 
     /// True once the device has read its queues after DRIVER_OK.
     public var isActive: Bool { receiveQueue != nil && transmitQueue != nil }
@@ -179,15 +184,20 @@ public final class NetDevice: @unchecked Sendable {
         // Read so that the guest header can be built in place right before the frame.
         let readOffset = max(0, guestHeader - backendHeader)
         let length: Int
+        let readBuffer = UnsafeMutableRawBufferPointer(rebasing: scratch[readOffset...])
         do {
-            guard let n = try backend.receive(into: UnsafeMutableRawBufferPointer(rebasing: scratch[readOffset...]))
-            else { return .wouldBlock }
+            guard let n = try backend.receive(into: readBuffer) else { return .wouldBlock }
             length = n
         } catch {
             counters.rxErrors.increment()
             return .wouldBlock
         }
         trace?(.backendRead(length: length))
+        guard length < readBuffer.count else {
+            // More than maximumPacketSize: the backend cut it. Never deliver a cut frame.
+            counters.rxOversized.increment()
+            return .dropped
+        }
         guard length >= backendHeader else {
             counters.rxErrors.increment()
             return .dropped

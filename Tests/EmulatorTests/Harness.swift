@@ -68,10 +68,12 @@ final class FakeBackend: NetBackend, @unchecked Sendable {
     private let state = Mutex(State())
     private let readable: EventNotifier
     let vnetHeaderSize: Int
+    let maximumPacketSize: Int
     var pollFD: Int32 { readable.fd }
 
-    init(vnetHeaderSize: Int = 10) throws {
+    init(vnetHeaderSize: Int = 10, maximumPacketSize: Int = 65_565) throws {
         self.vnetHeaderSize = vnetHeaderSize
+        self.maximumPacketSize = maximumPacketSize
         readable = try EventNotifier()
     }
 
@@ -117,9 +119,10 @@ struct Bench {
     let tx: MockDriverQueue
     let trace: TraceLog
 
-    init(queueSize: UInt16 = 8, features: VirtioFeatures = [.version1, .netMAC], backendHeader: Int = 10) throws {
+    init(queueSize: UInt16 = 8, features: VirtioFeatures = [.version1, .netMAC], backendHeader: Int = 10,
+         maximumPacketSize: Int = 65_565) throws {
         transport = Transport(deviceFeatures: features, maximumQueueSize: 256, config: VirtioNetConfig(mac: MACAddress(0x02, 0xAA, 0, 0, 0, 1)))
-        backend = try FakeBackend(vnetHeaderSize: backendHeader)
+        backend = try FakeBackend(vnetHeaderSize: backendHeader, maximumPacketSize: maximumPacketSize)
         interrupt = try InterruptLine()
         let trace = TraceLog()
         self.trace = trace

@@ -349,3 +349,23 @@ import Wire
         #expect(bench.trace.all.contains(.receiveGSODropped(gsoType: 1, length: frame.count)))
     }
 }
+
+@Suite struct BackendSizeTests {
+    @Test func aReadLongerThanTheBackendsMaximumIsDroppedNotDeliveredCut() throws {
+        // A backend whose packets are at most 210 bytes (header included): the device reads into 211+ bytes.
+        let bench = try Bench(maximumPacketSize: 210)
+        bench.device.activateIfReady()
+        let head = try bench.rx.addChain([(0x20000, 2048, true)])
+        bench.backend.inject(backendPacket(frame: testFrame(length: 1000, seed: 1)))  // the fake cuts it to the buffer
+        bench.backend.inject(backendPacket(frame: testFrame(length: 200, seed: 2)))  // exactly the maximum
+        #expect(bench.device.processReceive() == 1)
+        #expect(bench.device.counters.snapshot().rxOversized == 1)
+        #expect(try bench.rx.usedEntry(0) == (UInt32(head), 212))
+        #expect(try bench.memory.readBytes(at: 0x2000C, count: 200) == testFrame(length: 200, seed: 2))
+    }
+
+    @Test func scratchFitsTheLargestPacketPlusHeaderDifferencePlusOne() {
+        #expect(NetDevice.scratchSize(maximumPacketSize: 65_565) == 65_565 + 12 + 1)
+        #expect(NetDevice.scratchSize(maximumPacketSize: 1_524) == 1_537)
+    }
+}

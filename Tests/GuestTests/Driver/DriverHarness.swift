@@ -14,6 +14,7 @@ final class ThreadedFakeBackend: NetBackend, @unchecked Sendable {
     private let state = Mutex(State())
     private let readable: EventNotifier
     let vnetHeaderSize = 10
+    let maximumPacketSize = 65_565
     var pollFD: Int32 { readable.fd }
 
     init() throws { readable = try EventNotifier() }
