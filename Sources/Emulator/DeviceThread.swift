@@ -14,8 +14,20 @@ public final class DeviceThread: @unchecked Sendable {
     private let poller: Poller
     private var thread: WorkerThread?
     private var watchingBackend = false
-    /// The error that ended the loop, if any (epoll failing), for the report.
-    public private(set) var loopError: VirtioError?
+    private let loopErrorStorage = Mutex<VirtioError?>(nil)
+
+    /// The error that ended the loop, if any (epoll failing), for the report. Readable from any thread.
+    public var loopError: VirtioError? { loopErrorStorage.withLock { $0 } }
+
+    /// Whether the card is dead, and why: the loop ended with an error, the device failed (a queue error, the
+    /// backend failing) or the device status has DEVICE_NEEDS_RESET (virtio 1.2 §2.1.2); nil while it works.
+    /// Readable from any thread (the lead's health check polls it).
+    public var failure: String? {
+        if let loopError { return "device thread stopped: \(loopError)" }
+        if let reason = device.failure { return reason }
+        if device.transport.status.contains(.needsReset) { return "device status has NEEDS_RESET" }
+        return nil
+    }
 
     /// Sets up the poller; nothing runs until `start()`.
     public init(device: NetDevice, receiveDoorbell: Doorbell, transmitDoorbell: Doorbell) throws(VirtioError) {
@@ -86,7 +98,7 @@ public final class DeviceThread: @unchecked Sendable {
                 try updateBackendInterest()
             }
         } catch {
-            loopError = error
+            loopErrorStorage.withLock { $0 = error }
         }
     }
 }

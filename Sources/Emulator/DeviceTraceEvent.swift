@@ -21,6 +21,10 @@ public enum DeviceTraceEvent: Sendable, Equatable {
     case receiveTruncated(length: Int, room: Int)
     /// A GSO frame (`gsoType`, `length` bytes without header) from the backend was dropped: the driver takes none.
     case receiveGSODropped(gsoType: UInt8, length: Int)
+    /// A backend read threw (counted in rxErrors; the packet, if any, is lost).
+    case backendReadFailed(String)
+    /// Backend reads kept failing: the device set NEEDS_RESET and stopped watching the backend.
+    case backendFailed
     /// The driver broke the ring protocol; the device set NEEDS_RESET.
     case queueError(queue: Int, QueueError)
     /// The device read the queue registers at DRIVER_OK.

@@ -1,3 +1,4 @@
+import Synchronization
 import Virtio
 import Wire
 
@@ -24,8 +25,16 @@ public final class NetDevice: @unchecked Sendable {
     /// VIRTIO_NET_F_GUEST_CSUM negotiated: the driver takes partial checksums (never, as tapvm does not offer it).
     private var guestTakesPartialChecksums = false
     private var scratch: UnsafeMutableRawBufferPointer
-    /// Set when the driver broke the protocol: the device stays quiet until reset.
+    /// Set when the driver broke the protocol or the backend failed: the device stays quiet until reset.
     public private(set) var broken = false
+    /// Why the device is broken, for other threads (the health check).
+    private let failureReason = Mutex<String?>(nil)
+    /// Backend reads that threw, in a row (reset by a read that succeeds or finds nothing).
+    private var consecutiveReadErrors = 0
+    /// Consecutive backend read errors after which the backend counts as dead (its fd stays readable, so going on
+    /// would spin): the device sets NEEDS_RESET and stops watching it. One error (an oversized frame, say) is
+    /// only counted.
+    public static let maximumConsecutiveReadErrors = 16
     /// False when the last RX pass ran out of guest buffers: the device thread stops watching the backend until
     /// the RX doorbell rings.
     public private(set) var receiveHasBuffers = true
@@ -86,11 +95,21 @@ public final class NetDevice: @unchecked Sendable {
         return true
     }
 
+    /// Why the device stopped working (a queue error, the backend failing), or nil while it works. Readable from
+    /// any thread; cleared when the driver resets the device.
+    public var failure: String? { failureReason.withLock { $0 } }
+
     private func fail(queue: Int, _ error: QueueError) {
         counters.queueErrors.increment()
-        broken = true
-        transport.setNeedsReset()
+        markFailed("queue \(queue): \(error)")
         trace?(.queueError(queue: queue, error))
+    }
+
+    /// DEVICE_NEEDS_RESET (virtio 1.2 §2.1.2): the device stops using its queues and the backend until reset.
+    private func markFailed(_ reason: String) {
+        broken = true
+        failureReason.withLock { if $0 == nil { $0 = reason } }
+        transport.setNeedsReset()
     }
 
     private func raiseInterrupt(queue: Int) {
@@ -106,6 +125,8 @@ public final class NetDevice: @unchecked Sendable {
         receiveQueue = nil
         transmitQueue = nil
         broken = false
+        consecutiveReadErrors = 0
+        failureReason.withLock { $0 = nil }
         receiveHasBuffers = true
     }
 
@@ -186,12 +207,24 @@ public final class NetDevice: @unchecked Sendable {
         let length: Int
         let readBuffer = UnsafeMutableRawBufferPointer(rebasing: scratch[readOffset...])
         do {
-            guard let n = try backend.receive(into: readBuffer) else { return .wouldBlock }
+            guard let n = try backend.receive(into: readBuffer) else {
+                consecutiveReadErrors = 0
+                return .wouldBlock
+            }
             length = n
         } catch {
+            // Counted and skipped; a run of them means the backend is dead (else level-triggered epoll spins).
             counters.rxErrors.increment()
-            return .wouldBlock
+            consecutiveReadErrors += 1
+            trace?(.backendReadFailed(String(describing: error)))
+            if consecutiveReadErrors >= Self.maximumConsecutiveReadErrors {
+                markFailed("backend read failed \(consecutiveReadErrors) times in a row: \(error)")
+                trace?(.backendFailed)
+                return .wouldBlock
+            }
+            return .dropped
         }
+        consecutiveReadErrors = 0
         trace?(.backendRead(length: length))
         guard length < readBuffer.count else {
             // More than maximumPacketSize: the backend cut it. Never deliver a cut frame.

@@ -64,6 +64,7 @@ final class FakeBackend: NetBackend, @unchecked Sendable {
         var incoming: [[UInt8]] = []
         var transmitted: [[UInt8]] = []
         var reads = 0
+        var failingReads = 0
     }
     private let state = Mutex(State())
     private let readable: EventNotifier
@@ -88,9 +89,25 @@ final class FakeBackend: NetBackend, @unchecked Sendable {
     var transmitted: [[UInt8]] { state.withLock { $0.transmitted } }
     var reads: Int { state.withLock { $0.reads } }
 
+    /// Makes the next `count` reads throw (the fd stays readable, as a broken fd's would).
+    func failReads(_ count: Int) {
+        state.withLock {
+            $0.failingReads = count
+            readable.signal()
+        }
+    }
+
+    struct ReadError: Error, CustomStringConvertible {
+        var description: String { "fake read error" }
+    }
+
     func receive(into buffer: UnsafeMutableRawBufferPointer) throws -> Int? {
-        state.withLock { s in
+        try state.withLock { s throws in
             s.reads += 1
+            if s.failingReads > 0 {
+                s.failingReads -= 1
+                throw ReadError()
+            }
             guard !s.incoming.isEmpty else {
                 readable.drain()
                 return nil

@@ -180,6 +180,7 @@ import Wire
         #expect(bench.transport.status.contains(.needsReset))
         #expect(bench.device.counters.snapshot().queueErrors == 1)
         #expect(bench.rx.usedIndex == 0)
+        #expect(bench.device.failure?.hasPrefix("queue 0: ") == true)  // for the health check
         // Broken: further kicks do nothing (no spinning, no second error).
         bench.device.receiveDoorbell()
         bench.device.transmitDoorbell()
@@ -367,5 +368,56 @@ import Wire
     @Test func scratchFitsTheLargestPacketPlusHeaderDifferencePlusOne() {
         #expect(NetDevice.scratchSize(maximumPacketSize: 65_565) == 65_565 + 12 + 1)
         #expect(NetDevice.scratchSize(maximumPacketSize: 1_524) == 1_537)
+    }
+}
+
+@Suite struct BackendErrorTests {
+    @Test func oneReadErrorIsCountedAndTheNextFrameStillArrives() throws {
+        let bench = try Bench()
+        bench.device.activateIfReady()
+        try bench.rx.addChain([(0x20000, 2048, true)])
+        try bench.rx.addChain([(0x21000, 2048, true)])  // one left over: the backend stays watched
+        bench.backend.inject(backendPacket(frame: testFrame(length: 60, seed: 1)))
+        bench.backend.failReads(1)
+        #expect(bench.device.processReceive() == 1)
+        #expect(bench.device.counters.snapshot().rxErrors == 1)
+        #expect(bench.device.failure == nil && !bench.device.broken && bench.device.wantsBackendReadable)
+        #expect(try bench.memory.readBytes(at: 0x2000C, count: 60) == testFrame(length: 60, seed: 1))
+    }
+
+    @Test func persistentReadErrorsFailTheDeviceAfterABoundedNumber() throws {
+        let bench = try Bench()
+        bench.device.activateIfReady()
+        try bench.rx.addChain([(0x20000, 2048, true)])
+        bench.backend.failReads(1_000)
+        #expect(bench.device.processReceive() == 0)
+        #expect(bench.backend.reads == NetDevice.maximumConsecutiveReadErrors)
+        #expect(bench.device.broken && !bench.device.wantsBackendReadable)
+        #expect(bench.transport.status.contains(.needsReset))
+        #expect(bench.device.failure?.contains("fake read error") == true)
+        #expect(bench.trace.all.contains(.backendFailed))
+        // No more reads, however often it is asked.
+        bench.device.processReceive()
+        bench.device.receiveDoorbell()
+        #expect(bench.backend.reads == NetDevice.maximumConsecutiveReadErrors)
+    }
+
+    @Test func deviceThreadReportsTheFailureAndStopsReading() throws {
+        let bench = try Bench()
+        let rxDoorbell = try Doorbell(queueIndex: 0)
+        let txDoorbell = try Doorbell(queueIndex: 1)
+        let thread = try DeviceThread(device: bench.device, receiveDoorbell: rxDoorbell, transmitDoorbell: txDoorbell)
+        #expect(thread.failure == nil)
+        try bench.rx.addChain([(0x20000, 2048, true)])
+        bench.backend.failReads(Int.max)
+        try thread.start()
+        let deadline = ContinuousClock.now + .seconds(5)
+        while thread.failure == nil && ContinuousClock.now < deadline { usleep(1000) }
+        #expect(thread.failure?.contains("fake read error") == true)
+        let reads = bench.backend.reads
+        usleep(100_000)  // a hot loop would read thousands of times here
+        #expect(bench.backend.reads == reads)
+        #expect(thread.stop(timeout: .seconds(5)))
+        #expect(thread.loopError == nil)
     }
 }
