@@ -38,6 +38,8 @@ public final class NetDevice: @unchecked Sendable {
     /// False when the last RX pass ran out of guest buffers: the device thread stops watching the backend until
     /// the RX doorbell rings.
     public private(set) var receiveHasBuffers = true
+    /// True after the backend said EAGAIN on a write: TX waits (the chain put back) until the backend is writable.
+    public private(set) var transmitBlocked = false
 
     public init(
         memory: GuestMemory, transport: Transport, backend: NetBackend, interrupt: InterruptLine,
@@ -65,6 +67,9 @@ public final class NetDevice: @unchecked Sendable {
 
     /// Whether the backend's readability matters now: active, healthy and with RX buffers.
     public var wantsBackendReadable: Bool { isActive && !broken && receiveHasBuffers }
+
+    /// Whether the backend's writability matters now: a TX chain waits for room in the backend.
+    public var wantsBackendWritable: Bool { isActive && !broken && transmitBlocked }
 
     /// Reads the queue registers if the driver set DRIVER_OK (virtio 1.2 §3.1.1 step 8); returns `isActive`.
     /// A bad layout is the driver's error: NEEDS_RESET.
@@ -125,6 +130,7 @@ public final class NetDevice: @unchecked Sendable {
         receiveQueue = nil
         transmitQueue = nil
         broken = false
+        transmitBlocked = false
         consecutiveReadErrors = 0
         failureReason.withLock { $0 = nil }
         receiveHasBuffers = true
@@ -303,10 +309,12 @@ public final class NetDevice: @unchecked Sendable {
 
     /// Sends every available TX chain to the backend (header converted to the backend's size + frame, in one
     /// write), returns each with used length 0, publishes once and raises at most one interrupt. Suppresses TX
-    /// kicks while working and re-checks after re-enabling them. Returns the number of chains consumed.
+    /// kicks while working and re-checks after re-enabling them. When the backend is full (EAGAIN), puts the
+    /// chain back and stops until `backendWritable()` (DESIGN: "EAGAIN from the fd means un-pop and wait").
+    /// Returns the number of chains consumed.
     @discardableResult
     public func processTransmit() -> Int {
-        guard !broken, var queue = transmitQueue else { return 0 }
+        guard !broken, !transmitBlocked, var queue = transmitQueue else { return 0 }
         var consumed = 0
         defer {
             if consumed > 0 { finishBatch(&queue, queueIndex: Self.transmitQueue) }
@@ -316,9 +324,14 @@ public final class NetDevice: @unchecked Sendable {
             repeat {
                 try queue.disableNotification(memory)
                 while let chain = try queue.popAvailable(memory) {
+                    if case .wouldBlock = transmitOne(chain) {
+                        queue.undoPop()
+                        transmitBlocked = true
+                        trace?(.transmitBlocked)
+                        return consumed
+                    }
                     trace?(.chainPopped(queue: Self.transmitQueue, head: chain.head, availableIndex: queue.nextAvailable &- 1,
                                         readable: chain.readable.count, writable: chain.writable.count))
-                    transmitOne(chain)
                     try queue.addUsed(head: chain.head, length: 0, memory)
                     consumed += 1
                 }
@@ -329,20 +342,30 @@ public final class NetDevice: @unchecked Sendable {
         return consumed
     }
 
-    private func transmitOne(_ chain: DescriptorChain) {
+    /// The backend became writable after an EAGAIN: retry the waiting TX chains.
+    public func backendWritable() {
+        guard transmitBlocked else { return }
+        transmitBlocked = false
+        processTransmit()
+    }
+
+    private enum TransmitResult { case consumed, wouldBlock }
+
+    /// Writes one chain to the backend; `.consumed` also when the chain was bad or refused (counted).
+    private func transmitOne(_ chain: DescriptorChain) -> TransmitResult {
         let guestHeader = guestHeaderSize
         let backendHeader = backend.vnetHeaderSize
         let total = chain.readableLength
         guard total >= guestHeader else {
             counters.txErrors.increment()
-            return
+            return .consumed
         }
         let frameLength = total - guestHeader
         // Gather at an offset such that the backend header ends where the guest header ends.
         let base = max(0, backendHeader - guestHeader)
         guard base + total <= scratch.count else {
             counters.txErrors.increment()
-            return
+            return .consumed
         }
         var gathered = 0
         for buffer in chain.readable {
@@ -357,14 +380,15 @@ public final class NetDevice: @unchecked Sendable {
         Self.emitHeader(header, into: UnsafeMutableRawBufferPointer(rebasing: scratch[packetStart..<frameStart]))
         let packet = UnsafeRawBufferPointer(rebasing: scratch[packetStart..<(frameStart + frameLength)])
         do {
-            try backend.transmit(packet)
+            guard try backend.transmit(packet) else { return .wouldBlock }
         } catch {
             counters.txErrors.increment()
-            return
+            return .consumed
         }
         trace?(.backendWrite(length: packet.count))
         counters.txFrames.increment()
         counters.txBytes.increment(by: UInt64(frameLength))
+        return .consumed
     }
 
     // MARK: virtio_net_hdr (through Wire's value and view, the one place its bytes are read and written)

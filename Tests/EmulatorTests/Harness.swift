@@ -65,6 +65,8 @@ final class FakeBackend: NetBackend, @unchecked Sendable {
         var transmitted: [[UInt8]] = []
         var reads = 0
         var failingReads = 0
+        var writesBlocked = false
+        var writeAttempts = 0
     }
     private let state = Mutex(State())
     private let readable: EventNotifier
@@ -120,9 +122,21 @@ final class FakeBackend: NetBackend, @unchecked Sendable {
         }
     }
 
-    func transmit(_ packet: UnsafeRawBufferPointer) throws {
-        state.withLock { $0.transmitted.append(Array(packet)) }
+    func transmit(_ packet: UnsafeRawBufferPointer) throws -> Bool {
+        state.withLock {
+            $0.writeAttempts += 1
+            guard !$0.writesBlocked else { return false }
+            $0.transmitted.append(Array(packet))
+            return true
+        }
     }
+
+    /// While true, every write says EAGAIN (false).
+    var writesBlocked: Bool {
+        get { state.withLock { $0.writesBlocked } }
+        set { state.withLock { $0.writesBlocked = newValue } }
+    }
+    var writeAttempts: Int { state.withLock { $0.writeAttempts } }
 }
 
 /// Memory, transport, device and both mock queues, with the handshake done.

@@ -421,3 +421,59 @@ import Wire
         #expect(thread.loopError == nil)
     }
 }
+
+@Suite struct TransmitWouldBlockTests {
+    func writeFrame(_ bench: Bench, at address: UInt64, seed: UInt8) throws -> [UInt8] {
+        let frame = testFrame(length: 60, seed: seed)
+        try bench.memory.write(at: GuestAddress(address), bytes: [UInt8](repeating: 0, count: 12) + frame)
+        return frame
+    }
+
+    @Test func eagainPutsTheChainBackAndWritableRetriesIt() throws {
+        let bench = try Bench()
+        bench.device.activateIfReady()
+        let first = try writeFrame(bench, at: 0x40000, seed: 1)
+        let second = try writeFrame(bench, at: 0x41000, seed: 2)
+        let h0 = try bench.tx.addChain([(0x40000, 72, false)])
+        let h1 = try bench.tx.addChain([(0x41000, 72, false)])
+        bench.backend.writesBlocked = true
+        bench.device.transmitDoorbell()
+        #expect(bench.backend.transmitted.isEmpty && bench.backend.writeAttempts == 1)
+        #expect(bench.tx.usedIndex == 0 && bench.interruptsPending == 0)
+        #expect(bench.device.transmitBlocked && bench.device.wantsBackendWritable)
+        #expect(bench.device.counters.snapshot().txErrors == 0)  // not a drop
+        #expect(bench.trace.all.contains(.transmitBlocked))
+        // A kick while blocked does not hammer the full fd.
+        bench.device.transmitDoorbell()
+        #expect(bench.backend.writeAttempts == 1)
+
+        bench.backend.writesBlocked = false
+        bench.device.backendWritable()
+        #expect(bench.backend.transmitted == [[UInt8](repeating: 0, count: 10) + first, [UInt8](repeating: 0, count: 10) + second])
+        #expect(bench.tx.usedIndex == 2)
+        #expect(try bench.tx.usedEntry(0) == (UInt32(h0), 0) && bench.tx.usedEntry(1) == (UInt32(h1), 0))
+        #expect(!bench.device.wantsBackendWritable)
+        #expect(bench.interruptsPending == 1)
+    }
+
+    @Test func deviceThreadRetriesWhenTheBackendBecomesWritable() throws {
+        let bench = try Bench()
+        let rxDoorbell = try Doorbell(queueIndex: 0)
+        let txDoorbell = try Doorbell(queueIndex: 1)
+        let thread = try DeviceThread(device: bench.device, receiveDoorbell: rxDoorbell, transmitDoorbell: txDoorbell)
+        try thread.start()
+        defer { #expect(thread.stop(timeout: .seconds(5))) }
+        let frame = try writeFrame(bench, at: 0x40000, seed: 3)
+        try bench.tx.addChain([(0x40000, 72, false)])
+        bench.backend.writesBlocked = true
+        txDoorbell.ring()
+        let deadline = ContinuousClock.now + .seconds(5)
+        while bench.backend.writeAttempts == 0 && ContinuousClock.now < deadline { usleep(1000) }
+        #expect(bench.backend.writeAttempts > 0 && bench.backend.transmitted.isEmpty)
+        // No further kick: only the backend's writability (EPOLLOUT) can get the frame out now.
+        bench.backend.writesBlocked = false
+        while bench.backend.transmitted.isEmpty && ContinuousClock.now < deadline { usleep(1000) }
+        #expect(bench.backend.transmitted == [[UInt8](repeating: 0, count: 10) + frame])
+        #expect(thread.failure == nil)
+    }
+}

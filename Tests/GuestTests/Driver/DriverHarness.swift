@@ -44,8 +44,9 @@ final class ThreadedFakeBackend: NetBackend, @unchecked Sendable {
         }
     }
 
-    func transmit(_ packet: UnsafeRawBufferPointer) throws {
+    func transmit(_ packet: UnsafeRawBufferPointer) throws -> Bool {
         state.withLock { $0.transmitted.append(Array(packet)) }
+        return true
     }
 }
 
