@@ -80,7 +80,8 @@ public final class DeviceThread: @unchecked Sendable {
             if device.isActive { device.processReceive() }
             try updateBackendInterest()
             while true {
-                let events = try poller.wait(timeout: .seconds(1))
+                // A pass that stopped at its budget continues right after this turn: events first, then the rest.
+                let events = try poller.wait(timeout: device.hasMoreWork ? .zero : .seconds(1))
                 var receive = false
                 var transmit = false
                 var writable = false
@@ -103,9 +104,10 @@ public final class DeviceThread: @unchecked Sendable {
                 if writable && device.wantsBackendWritable { device.backendWritable() }
                 if transmit {
                     let count = transmitDoorbell.drain()
-                    if count > 0 { device.transmitDoorbell(count: count) }
+                    if count > 0 { device.transmitDoorbell(count: count) } else { transmit = false }
                 }
-                if receive && device.wantsBackendReadable { device.processReceive() }
+                if !transmit && device.transmitMoreWaiting { device.processTransmit() }
+                if (receive || device.receiveMoreWaiting) && device.wantsBackendReadable { device.processReceive() }
                 try updateBackendInterest()
             }
         } catch {

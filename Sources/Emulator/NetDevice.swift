@@ -38,6 +38,15 @@ public final class NetDevice: @unchecked Sendable {
     /// False when the last RX pass ran out of guest buffers: the device thread stops watching the backend until
     /// the RX doorbell rings.
     public private(set) var receiveHasBuffers = true
+    /// The last RX pass stopped at its budget with more possibly waiting: run another without waiting for an event.
+    public private(set) var receiveMoreWaiting = false
+    /// The last TX pass stopped at its budget with chains left: run another without waiting for a kick.
+    public private(set) var transmitMoreWaiting = false
+    /// Whether another pass is due now (a budget ran out), so the device thread must not sleep.
+    public var hasMoreWork: Bool { (receiveMoreWaiting && wantsBackendReadable) || (transmitMoreWaiting && !broken) }
+    /// Frames (backend reads or TX chains) per pass before the device thread goes back to epoll: like Linux NAPI
+    /// weight and vhost-net's per-pass quota.
+    public static let passBudget = 64
     /// True after the backend said EAGAIN on a write: TX waits (the chain put back) until the backend is writable.
     public private(set) var transmitBlocked = false
 
@@ -157,18 +166,27 @@ public final class NetDevice: @unchecked Sendable {
 
     // MARK: RX
 
-    /// Moves packets from the backend into the guest's RX buffers while both have some; publishes once and raises
-    /// at most one interrupt for the batch. With no buffers, stops (`receiveHasBuffers` false) without reading the
-    /// backend; on EAGAIN, un-pops the chain. Returns the number of frames delivered.
+    /// Moves packets from the backend into the guest's RX buffers while both have some, at most `budget` backend
+    /// reads per pass (so an RX flood cannot starve the TX doorbell or the stop notifier); publishes used.idx and
+    /// raises at most one interrupt per pass. With no buffers, stops (`receiveHasBuffers` false) without reading
+    /// the backend; on EAGAIN, un-pops the chain. When the budget ran out, `receiveMoreWaiting` says to come back
+    /// without waiting for an event. Returns the number of frames delivered.
     @discardableResult
-    public func processReceive() -> Int {
+    public func processReceive(budget: Int = NetDevice.passBudget) -> Int {
+        receiveMoreWaiting = false
         guard !broken, var queue = receiveQueue else { return 0 }
         var delivered = 0
+        var reads = 0
         defer {
             if delivered > 0 { finishBatch(&queue, queueIndex: Self.receiveQueue) }
             receiveQueue = queue
         }
         while true {
+            if reads >= budget {
+                receiveMoreWaiting = true
+                return delivered
+            }
+            reads += 1
             let chain: DescriptorChain
             do {
                 guard let popped = try queue.popAvailable(memory) else {
@@ -307,13 +325,15 @@ public final class NetDevice: @unchecked Sendable {
 
     // MARK: TX
 
-    /// Sends every available TX chain to the backend (header converted to the backend's size + frame, in one
-    /// write), returns each with used length 0, publishes once and raises at most one interrupt. Suppresses TX
+    /// Sends the available TX chains to the backend (header converted to the backend's size + frame, in one
+    /// write), at most `budget` per pass (`transmitMoreWaiting` then says to come back), returns each with used
+    /// length 0, publishes once per pass and raises at most one interrupt. Suppresses TX
     /// kicks while working and re-checks after re-enabling them. When the backend is full (EAGAIN), puts the
     /// chain back and stops until `backendWritable()` (DESIGN: "EAGAIN from the fd means un-pop and wait").
     /// Returns the number of chains consumed.
     @discardableResult
-    public func processTransmit() -> Int {
+    public func processTransmit(budget: Int = NetDevice.passBudget) -> Int {
+        transmitMoreWaiting = false
         guard !broken, !transmitBlocked, var queue = transmitQueue else { return 0 }
         var consumed = 0
         defer {
@@ -324,6 +344,12 @@ public final class NetDevice: @unchecked Sendable {
             repeat {
                 try queue.disableNotification(memory)
                 while let chain = try queue.popAvailable(memory) {
+                    if consumed >= budget {
+                        // Come back after a turn of the event loop; notifications stay off meanwhile.
+                        queue.undoPop()
+                        transmitMoreWaiting = true
+                        return consumed
+                    }
                     if case .wouldBlock = transmitOne(chain) {
                         queue.undoPop()
                         transmitBlocked = true

@@ -477,3 +477,36 @@ import Wire
         #expect(thread.failure == nil)
     }
 }
+
+@Suite struct PassBudgetTests {
+    @Test func receivePassStopsAtTheBudgetAndPublishesEachBatch() throws {
+        let bench = try Bench(queueSize: 128)
+        bench.device.activateIfReady()
+        for i in 0..<100 { try bench.rx.addChain([(0x20000 + UInt64(i) * 0x800, 2048, true)]) }
+        for i in 0..<100 { bench.backend.inject(backendPacket(frame: testFrame(length: 60, seed: UInt8(i)))) }
+        #expect(NetDevice.passBudget == 64)
+        #expect(bench.device.processReceive() == 64)
+        #expect(bench.rx.usedIndex == 64)  // published at the end of the capped batch
+        #expect(bench.interruptsPending == 1)
+        #expect(bench.device.receiveMoreWaiting && bench.device.hasMoreWork)
+        #expect(bench.backend.pendingCount == 36)
+        #expect(bench.device.processReceive() == 36)
+        #expect(bench.rx.usedIndex == 100 && bench.interruptsPending == 1)
+        #expect(!bench.device.receiveMoreWaiting)
+        #expect(try bench.memory.readBytes(at: 0x20000 + 99 * 0x800 + 12, count: 60) == testFrame(length: 60, seed: 99))
+    }
+
+    @Test func transmitPassStopsAtTheBudgetAndTheRestFollows() throws {
+        let bench = try Bench(queueSize: 128)
+        bench.device.activateIfReady()
+        try bench.memory.write(at: 0x60000, bytes: [UInt8](repeating: 0, count: 12) + testFrame(length: 60, seed: 5))
+        for _ in 0..<100 { try bench.tx.addChain([(0x60000, 72, false)]) }
+        #expect(bench.device.processTransmit() == 64)
+        #expect(bench.tx.usedIndex == 64 && bench.backend.transmitted.count == 64)
+        #expect(bench.interruptsPending == 1)
+        #expect(bench.device.transmitMoreWaiting && bench.device.hasMoreWork)
+        #expect(bench.device.processTransmit() == 36)
+        #expect(bench.tx.usedIndex == 100 && bench.backend.transmitted.count == 100)
+        #expect(!bench.device.transmitMoreWaiting && !bench.device.hasMoreWork)
+    }
+}
