@@ -134,7 +134,16 @@ public final class VirtioNetDriver {
     public var maximumFrameLength: Int { Self.bufferSize - headerSize }
 
     /// Whether the device set DEVICE_NEEDS_RESET, or a queue broke.
-    public var needsReset: Bool { transport.status.contains(.needsReset) || receiveQueue.broken || transmitQueue.broken }
+    public var needsReset: Bool { failure != nil }
+
+    /// Why the card cannot be used until reset: a queue the device broke (the error), or DEVICE_NEEDS_RESET in
+    /// the status (virtio 1.2 §2.1.2); nil while it works. Call on the vCPU thread (the `VCPU` publishes it).
+    public var failure: String? {
+        if let error = receiveQueue.failure { return "receive queue: \(error)" }
+        if let error = transmitQueue.failure { return "transmit queue: \(error)" }
+        if transport.status.contains(.needsReset) { return "the device set NEEDS_RESET" }
+        return nil
+    }
 
     // MARK: receive
 
