@@ -9,8 +9,10 @@ public final class NetDevice: @unchecked Sendable {
     /// receiveq1 and transmitq1. virtio 1.2 §5.1.2.
     public static let receiveQueue = 0
     public static let transmitQueue = 1
-    /// What tapvm offers by default: a modern device with a MAC and a link status. EVENT_IDX can be added.
-    public static let defaultFeatures: VirtioFeatures = [.version1, .netMAC, .netStatus, .netMTU]
+    /// What tapvm's device offers (the one list the Machine passes to its Transport): a modern device (VERSION_1)
+    /// with a MAC and a link status, and event-index notification suppression. No checksum or segmentation
+    /// offloads (the fd is set to TUNSETOFFLOAD(0)), no MRG_RXBUF, no INDIRECT_DESC. virtio 1.2 §5.1.3, §6.
+    public static let offeredFeatures: VirtioFeatures = [.version1, .netMAC, .netStatus, .ringEventIndex]
 
     public let memory: GuestMemory
     public let transport: Transport

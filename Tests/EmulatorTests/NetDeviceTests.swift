@@ -181,6 +181,9 @@ import Wire
         #expect(bench.device.counters.snapshot().queueErrors == 1)
         #expect(bench.rx.usedIndex == 0)
         #expect(bench.device.failure?.hasPrefix("queue 0: ") == true)  // for the health check
+        if hostility == .indirect {
+            #expect(bench.trace.all.contains(.queueError(queue: 0, .indirectUnsupported(index: 0))))
+        }
         // Broken: further kicks do nothing (no spinning, no second error).
         bench.device.receiveDoorbell()
         bench.device.transmitDoorbell()
@@ -508,5 +511,23 @@ import Wire
         #expect(bench.device.processTransmit() == 36)
         #expect(bench.tx.usedIndex == 100 && bench.backend.transmitted.count == 100)
         #expect(!bench.device.transmitMoreWaiting && !bench.device.hasMoreWork)
+    }
+}
+
+@Suite struct OfferedFeatureTests {
+    @Test func theDeviceOffersExactlyWhatItImplements() {
+        #expect(NetDevice.offeredFeatures == [.version1, .netMAC, .netStatus, .ringEventIndex])
+        #expect(!NetDevice.offeredFeatures.contains(.indirectDescriptors))
+        #expect(!NetDevice.offeredFeatures.contains(.netGuestChecksum))
+    }
+
+    @Test func indirectIsRefusedEvenIfAPeerNegotiatedIt() throws {
+        let bench = try Bench(features: [.version1, .indirectDescriptors])
+        bench.device.activateIfReady()
+        try bench.tx.writeDescriptor(0, VirtqDescriptor(address: 0x40000, length: 32, flags: [.indirect]))
+        try bench.tx.makeAvailable(head: 0)
+        bench.device.processTransmit()
+        #expect(bench.device.broken && bench.backend.transmitted.isEmpty)
+        #expect(bench.trace.all.contains(.queueError(queue: 1, .indirectUnsupported(index: 0))))
     }
 }

@@ -257,9 +257,6 @@ public final class VirtioNetDriver {
         return count
     }
 
-    /// Whether a TX buffer is free (or could be reclaimed).
-    public var transmitRingHasRoom: Bool { !freeTransmitSlots.isEmpty || transmitQueue.hasUsed }
-
     // MARK: interrupts
 
     /// Masks the device's interrupts while polling (Linux `virtqueue_disable_cb`).
