@@ -93,7 +93,7 @@ public final class VCPU: @unchecked Sendable {
         while let frame = stack.dequeueTransmit() {
             let queued: Bool
             do { queued = try driver.transmit(frame) } catch {
-                continue  // a frame the driver cannot carry (too large): dropped, counted by the stack's caller
+                continue  // a frame the driver cannot carry (too large): dropped, counted in driver.counters.txDropped
             }
             if !queued {
                 stack.requeueTransmit(frame)

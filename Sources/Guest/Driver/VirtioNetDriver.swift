@@ -31,6 +31,8 @@ public final class VirtioNetDriver {
         public var txBytes: UInt64 = 0
         /// transmit() calls refused because the ring was full.
         public var txRingFull: UInt64 = 0
+        /// Frames dropped because they exceed a TX buffer (`transmit` threw `frameTooLarge`).
+        public var txDropped: UInt64 = 0
         public var rxKicks: UInt64 = 0
         public var txKicks: UInt64 = 0
         /// Device protocol errors (bad used entries); the queue is broken afterwards.
@@ -190,9 +192,13 @@ public final class VirtioNetDriver {
     // MARK: transmit
 
     /// Queues one Ethernet frame after a zero virtio_net_hdr (no offloads). Returns false when the TX ring is full
-    /// even after reclaiming (the caller keeps the frame). Not visible to the device until `flushTransmit`.
+    /// even after reclaiming (the caller keeps the frame); a frame larger than a buffer throws and is counted in
+    /// `txDropped`. Not visible to the device until `flushTransmit`.
     public func transmit(_ frame: UnsafeRawBufferPointer) throws(DriverError) -> Bool {
-        guard frame.count <= maximumFrameLength else { throw .frameTooLarge(length: frame.count, limit: maximumFrameLength) }
+        guard frame.count <= maximumFrameLength else {
+            counters.txDropped += 1
+            throw .frameTooLarge(length: frame.count, limit: maximumFrameLength)
+        }
         if freeTransmitSlots.isEmpty { reclaimTransmitted() }
         guard let slot = freeTransmitSlots.popLast() else {
             counters.txRingFull += 1
