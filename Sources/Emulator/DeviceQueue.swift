@@ -16,8 +16,6 @@ public struct DeviceQueue: Sendable {
     public let access: Access
     /// VIRTIO_F_EVENT_IDX negotiated: use used_event / avail_event instead of the flags.
     public let eventIndex: Bool
-    /// VIRTIO_F_INDIRECT_DESC negotiated. (tapvm's driver never uses it; indirect chains are refused unless set.)
-    public let indirectDescriptors: Bool
 
     /// The next avail ring entry the device will consume (free-running, modulo 2^16).
     public private(set) var nextAvailable: UInt16 = 0
@@ -32,7 +30,6 @@ public struct DeviceQueue: Sendable {
         self.layout = layout
         self.access = access
         eventIndex = features.contains(.ringEventIndex)
-        indirectDescriptors = features.contains(.indirectDescriptors)
     }
 
     /// How many entries the driver has made available beyond `nextAvailable`, validated against the queue size.
@@ -75,8 +72,9 @@ public struct DeviceQueue: Sendable {
             let descriptor: VirtqDescriptor
             do { descriptor = try VirtqDescriptor(from: memory, at: layout.descriptor(index)) } catch { throw .memory(error) }
             if descriptor.flags.contains(.indirect) {
-                // tapvm does not offer INDIRECT_DESC; an indirect descriptor is a protocol violation either way.
-                throw .indirectNotNegotiated(index: index)
+                // tapvm does not offer INDIRECT_DESC (NetDevice.offeredFeatures), so an indirect descriptor breaks
+                // §2.7.5.3.1; the device model has no indirect-table walker either way.
+                throw .indirectUnsupported(index: index)
             }
             guard memory.contains(descriptor.address, length: Int(descriptor.length)) else {
                 throw .badBuffer(index: index, address: descriptor.address, length: descriptor.length)

@@ -2,8 +2,9 @@ import Synchronization
 import Virtio
 
 /// The device's own thread, as QEMU's I/O thread or Firecracker's VMM thread: one epoll loop over the backend
-/// fd, the RX and TX doorbells and a stop notifier. The backend fd is watched only while the guest has RX
-/// buffers (no buffers = stop reading the fd until the RX doorbell rings).
+/// fd, the RX and TX doorbells and a stop notifier. The backend fd is watched for reading only while the guest has
+/// RX buffers (no buffers = stop reading the fd until the RX doorbell rings), and for writing only while a TX chain
+/// waits after EAGAIN.
 public final class DeviceThread: @unchecked Sendable {
     private enum Token: UInt64 { case stop, backend, receiveDoorbell, transmitDoorbell }
 
@@ -13,9 +14,22 @@ public final class DeviceThread: @unchecked Sendable {
     private let stopNotifier: EventNotifier
     private let poller: Poller
     private var thread: WorkerThread?
-    private var watchingBackend = false
-    /// The error that ended the loop, if any (epoll failing), for the report.
-    public private(set) var loopError: VirtioError?
+    /// What the backend fd is registered for ([] = not registered).
+    private var watchingBackend: PollEvents = []
+    private let loopErrorStorage = Mutex<VirtioError?>(nil)
+
+    /// The error that ended the loop, if any (epoll failing), for the report. Readable from any thread.
+    public var loopError: VirtioError? { loopErrorStorage.withLock { $0 } }
+
+    /// Whether the card is dead, and why: the loop ended with an error, the device failed (a queue error, the
+    /// backend failing) or the device status has DEVICE_NEEDS_RESET (virtio 1.2 §2.1.2); nil while it works.
+    /// Readable from any thread (the lead's health check polls it).
+    public var failure: String? {
+        if let loopError { return "device thread stopped: \(loopError)" }
+        if let reason = device.failure { return reason }
+        if device.transport.status.contains(.needsReset) { return "device status has NEEDS_RESET" }
+        return nil
+    }
 
     /// Sets up the poller; nothing runs until `start()`.
     public init(device: NetDevice, receiveDoorbell: Doorbell, transmitDoorbell: Doorbell) throws(VirtioError) {
@@ -42,14 +56,20 @@ public final class DeviceThread: @unchecked Sendable {
         return thread?.join(timeout: timeout) ?? true
     }
 
+    /// Watches the backend fd for what the device needs now: readable while it has RX buffers, writable while a
+    /// TX chain waits after EAGAIN; not at all otherwise.
     private func updateBackendInterest() throws(VirtioError) {
-        let wanted = device.wantsBackendReadable
+        var wanted: PollEvents = []
+        if device.wantsBackendReadable { wanted.insert(.readable) }
+        if device.wantsBackendWritable { wanted.insert(.writable) }
         guard wanted != watchingBackend else { return }
         // Removed rather than masked: epoll reports ERR/HUP even with an empty mask.
-        if wanted {
-            try poller.add(device.backend.pollFD, events: .readable, token: Token.backend.rawValue)
-        } else {
+        if wanted.isEmpty {
             try poller.remove(device.backend.pollFD)
+        } else if watchingBackend.isEmpty {
+            try poller.add(device.backend.pollFD, events: wanted, token: Token.backend.rawValue)
+        } else {
+            try poller.modify(device.backend.pollFD, events: wanted, token: Token.backend.rawValue)
         }
         watchingBackend = wanted
     }
@@ -60,9 +80,11 @@ public final class DeviceThread: @unchecked Sendable {
             if device.isActive { device.processReceive() }
             try updateBackendInterest()
             while true {
-                let events = try poller.wait(timeout: .seconds(1))
+                // A pass that stopped at its budget continues right after this turn: events first, then the rest.
+                let events = try poller.wait(timeout: device.hasMoreWork ? .zero : .seconds(1))
                 var receive = false
                 var transmit = false
+                var writable = false
                 for event in events {
                     switch Token(rawValue: event.token) {
                     case .stop:
@@ -73,20 +95,23 @@ public final class DeviceThread: @unchecked Sendable {
                     case .transmitDoorbell:
                         transmit = true
                     case .backend:
-                        receive = true
+                        if event.events.contains(.writable) { writable = true }
+                        if !event.events.subtracting(.writable).isEmpty { receive = true }
                     case nil:
                         break
                     }
                 }
+                if writable && device.wantsBackendWritable { device.backendWritable() }
                 if transmit {
                     let count = transmitDoorbell.drain()
-                    if count > 0 { device.transmitDoorbell(count: count) }
+                    if count > 0 { device.transmitDoorbell(count: count) } else { transmit = false }
                 }
-                if receive && device.wantsBackendReadable { device.processReceive() }
+                if !transmit && device.transmitMoreWaiting { device.processTransmit() }
+                if (receive || device.receiveMoreWaiting) && device.wantsBackendReadable { device.processReceive() }
                 try updateBackendInterest()
             }
         } catch {
-            loopError = error
+            loopErrorStorage.withLock { $0 = error }
         }
     }
 }

@@ -17,8 +17,16 @@ public enum DeviceTraceEvent: Sendable, Equatable {
     case doorbell(queue: Int, count: UInt64)
     /// RX ran out of buffers: the device stops reading the backend until the guest kicks.
     case receiveStalled
+    /// The backend was full (EAGAIN) on a write: the TX chain went back and TX waits for it to be writable.
+    case transmitBlocked
     /// A frame was dropped: it did not fit the guest's chain.
     case receiveTruncated(length: Int, room: Int)
+    /// A GSO frame (`gsoType`, `length` bytes without header) from the backend was dropped: the driver takes none.
+    case receiveGSODropped(gsoType: UInt8, length: Int)
+    /// A backend read threw (counted in rxErrors; the packet, if any, is lost).
+    case backendReadFailed(String)
+    /// Backend reads kept failing: the device set NEEDS_RESET and stopped watching the backend.
+    case backendFailed
     /// The driver broke the ring protocol; the device set NEEDS_RESET.
     case queueError(queue: Int, QueueError)
     /// The device read the queue registers at DRIVER_OK.

@@ -16,6 +16,14 @@ public final class NetDeviceCounters: Sendable {
         public var rxTruncated: UInt64 = 0
         /// Packets from the backend shorter than its header, or a backend read error.
         public var rxErrors: UInt64 = 0
+        /// Backend reads that filled the whole buffer (longer than its maximumPacketSize, so cut): dropped.
+        public var rxOversized: UInt64 = 0
+        /// Partial checksums (NEEDS_CSUM from the backend) the device completed, as the driver has no GUEST_CSUM.
+        public var rxChecksumsCompleted: UInt64 = 0
+        /// Frames dropped because their NEEDS_CSUM fields pointed outside the frame.
+        public var rxChecksumErrors: UInt64 = 0
+        /// GSO frames from the backend, dropped: the driver negotiated no GUEST_TSO/UFO (TUNSETOFFLOAD(0) prevents them).
+        public var rxGSODropped: UInt64 = 0
         /// TX chains not sent: too short, too long, or the backend refused the write.
         public var txErrors: UInt64 = 0
         /// Hostile or broken chains (then DEVICE_NEEDS_RESET).
@@ -34,6 +42,10 @@ public final class NetDeviceCounters: Sendable {
     let rxTruncated = Atomic<UInt64>(0)
     let rxErrors = Atomic<UInt64>(0)
     let txErrors = Atomic<UInt64>(0)
+    let rxOversized = Atomic<UInt64>(0)
+    let rxChecksumsCompleted = Atomic<UInt64>(0)
+    let rxChecksumErrors = Atomic<UInt64>(0)
+    let rxGSODropped = Atomic<UInt64>(0)
     let queueErrors = Atomic<UInt64>(0)
     let interruptsRaised = Atomic<UInt64>(0)
     let doorbells = Atomic<UInt64>(0)
@@ -50,6 +62,10 @@ public final class NetDeviceCounters: Sendable {
         s.rxTruncated = rxTruncated.load(ordering: .relaxed)
         s.rxErrors = rxErrors.load(ordering: .relaxed)
         s.txErrors = txErrors.load(ordering: .relaxed)
+        s.rxOversized = rxOversized.load(ordering: .relaxed)
+        s.rxChecksumsCompleted = rxChecksumsCompleted.load(ordering: .relaxed)
+        s.rxChecksumErrors = rxChecksumErrors.load(ordering: .relaxed)
+        s.rxGSODropped = rxGSODropped.load(ordering: .relaxed)
         s.queueErrors = queueErrors.load(ordering: .relaxed)
         s.interruptsRaised = interruptsRaised.load(ordering: .relaxed)
         s.doorbells = doorbells.load(ordering: .relaxed)

@@ -15,8 +15,9 @@ public enum QueueError: Error, Equatable, Sendable, CustomStringConvertible {
     case descriptorIndexOutOfRange(index: UInt16, size: UInt16)
     /// A chain longer than the queue: a loop. §2.7.5.2 ("MUST NOT create a chain longer than Queue Size").
     case chainTooLong(head: UInt16, limit: Int)
-    /// VIRTQ_DESC_F_INDIRECT without VIRTIO_F_INDIRECT_DESC negotiated (or in an indirect table). §2.7.5.3.
-    case indirectNotNegotiated(index: UInt16)
+    /// VIRTQ_DESC_F_INDIRECT: tapvm's device does not offer VIRTIO_F_INDIRECT_DESC and refuses indirect
+    /// descriptors. §2.7.5.3.
+    case indirectUnsupported(index: UInt16)
     /// A readable descriptor after a writable one (§2.7.5.2), or a direction this queue does not accept.
     case wrongDirection(index: UInt16, writable: Bool)
     /// A descriptor whose buffer is not inside guest memory.
@@ -32,8 +33,8 @@ public enum QueueError: Error, Equatable, Sendable, CustomStringConvertible {
             return "descriptor index \(index) is outside a table of \(size)"
         case let .chainTooLong(head, limit):
             return "chain at head \(head) is longer than \(limit) descriptors (a loop?)"
-        case let .indirectNotNegotiated(index):
-            return "descriptor \(index) is INDIRECT, which was not negotiated"
+        case let .indirectUnsupported(index):
+            return "descriptor \(index) is INDIRECT, which this device does not offer"
         case let .wrongDirection(index, writable):
             return "descriptor \(index) is \(writable ? "device-writable" : "device-readable") where the queue expects otherwise"
         case let .badBuffer(index, address, length):

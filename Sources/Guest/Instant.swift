@@ -4,6 +4,8 @@
 // The guest never imports the host side (HostTap, Emulator). It meets the device only through Virtio: guest
 // memory, the rings, the doorbell and the interrupt line.
 
+import Virtio  // Duration.nanoseconds
+
 /// A point on the guest's clock: nanoseconds since the guest booted. State machines take an `Instant` and never
 /// read a clock; the vCPU thread reads a `GuestClock` and passes `now` down, tests step a `ManualClock`.
 public struct Instant: Comparable, Hashable, Sendable, CustomStringConvertible {
@@ -22,16 +24,6 @@ public struct Instant: Comparable, Hashable, Sendable, CustomStringConvertible {
     /// Milliseconds since boot, for reports.
     public var milliseconds: Double { Double(nanoseconds) / 1_000_000 }
     public var description: String { "t+\(milliseconds)ms" }
-}
-
-extension Duration {
-    /// The whole duration in nanoseconds (saturating at Int64's range).
-    public var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        if overflow { return seconds < 0 ? .min : .max }
-        return scaled &+ attoseconds / 1_000_000_000
-    }
 }
 
 /// Where the vCPU thread gets `now`.

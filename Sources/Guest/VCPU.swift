@@ -16,6 +16,8 @@ public final class VCPU: @unchecked Sendable {
         case budgetExhausted
         /// Used entries arrived while interrupts were masked: poll again without sleeping.
         case recheckPending
+        /// The card needs a reset (`reason`): from now on the loop only runs work and sleeps. Traced once.
+        case deviceFailed(reason: String)
     }
 
     public let driver: VirtioNetDriver
@@ -32,6 +34,7 @@ public final class VCPU: @unchecked Sendable {
     private let wake: EventNotifier
     private let work = Mutex<[@Sendable (FrameStack) -> Void]>([])
     private let stopping = Atomic<Bool>(false)
+    private let failureReason = Mutex<String?>(nil)
     private var thread: WorkerThread?
 
     /// A vCPU over `driver` and `stack`. `onIdle` runs on the vCPU thread each time it is about to sleep.
@@ -66,6 +69,10 @@ public final class VCPU: @unchecked Sendable {
         return thread?.join(timeout: timeout) ?? true
     }
 
+    /// Why the guest's card is dead (a queue the device broke, DEVICE_NEEDS_RESET), or nil while it works.
+    /// Readable from any thread (the lead's health check polls it); set once by the vCPU thread.
+    public var failure: String? { failureReason.withLock { $0 } }
+
     /// Runs `body` on the vCPU thread with the stack, before the next poll (from any thread).
     public func perform(_ body: @escaping @Sendable (FrameStack) -> Void) {
         work.withLock { $0.append(body) }
@@ -86,7 +93,7 @@ public final class VCPU: @unchecked Sendable {
         while let frame = stack.dequeueTransmit() {
             let queued: Bool
             do { queued = try driver.transmit(frame) } catch {
-                continue  // a frame the driver cannot carry (too large): dropped, counted by the stack's caller
+                continue  // a frame the driver cannot carry (too large): dropped, counted in driver.counters.txDropped
             }
             if !queued {
                 stack.requeueTransmit(frame)
@@ -98,7 +105,22 @@ public final class VCPU: @unchecked Sendable {
 
     private func run() {
         stack.start(now: clock.now())
+        var failed = false
         while !stopping.load(ordering: .acquiring) {
+            if !failed, let reason = driver.failure {
+                // Report once; afterwards nothing on the rings will change until a reset, so polling them would
+                // only spin. Keep serving `perform` and stop, nothing else.
+                failed = true
+                failureReason.withLock { $0 = reason }
+                trace?(.deviceFailed(reason: reason))
+            }
+            if failed {
+                _ = runWork()
+                sleep(timeout: maximumSleep)
+                _ = interrupt.acknowledge()
+                _ = wake.drain()
+                continue
+            }
             // The interrupt handler: mask, poll, refill, transmit, reclaim.
             driver.disableInterrupts()
             _ = runWork()
@@ -130,13 +152,13 @@ public final class VCPU: @unchecked Sendable {
         }
     }
 
-    /// poll(2) on the interrupt line and the wake notifier, EINTR retried.
+    /// poll(2) on the interrupt line and the wake notifier, EINTR retried (`retryingEINTR`).
     private func sleep(timeout: Duration) {
         var descriptors = [
             pollfd(fd: interrupt.fd, events: Int16(POLLIN), revents: 0),
             pollfd(fd: wake.fd, events: Int16(POLLIN), revents: 0),
         ]
-        let ms = Int32(clamping: max(1, (timeout.nanoseconds + 999_999) / 1_000_000))
-        while poll(&descriptors, 2, ms) < 0 && errno == EINTR {}
+        let ms = max(1, timeout.pollTimeoutMilliseconds)
+        retryingEINTR { poll(&descriptors, 2, ms) }
     }
 }

@@ -161,6 +161,7 @@ public final class TapDevice: Sendable {
 }
 
 /// Runs a system call until it stops failing with EINTR: the one place HostTap retries EINTR (DESIGN.md, Errors).
+/// HostTap cannot import Virtio, whose public `retryingEINTR` serves the Virtio, Emulator and Guest layers.
 /// `call` returns the syscall's result, -1 with `errno` set on failure.
 private func retryingEINTR(_ call: () -> Int) -> Result<Int, Errno> {
     while true {

@@ -18,22 +18,14 @@ public final class EventNotifier: Sendable {
     /// Adds one to the counter, waking a waiter. Never blocks; a saturated counter (EAGAIN) is already signalled.
     public func signal() {
         var one: UInt64 = 1
-        while true {
-            let n = Glibc.write(fd, &one, 8)
-            if n == 8 || (n < 0 && errno != EINTR) { return }
-        }
+        retryingEINTR { Glibc.write(fd, &one, 8) }
     }
 
     /// Reads and resets the counter: how many signals arrived since the last drain (0 when none: EAGAIN).
     @discardableResult
     public func drain() -> UInt64 {
         var value: UInt64 = 0
-        while true {
-            let n = Glibc.read(fd, &value, 8)
-            if n == 8 { return value }
-            if n < 0 && errno == EINTR { continue }
-            return 0
-        }
+        return retryingEINTR { Glibc.read(fd, &value, 8) } == 8 ? value : 0
     }
 }
 

@@ -1,6 +1,12 @@
 import Synchronization
 import Wire
 
+// The atomic ring words below are accessed in host order and converted with `littleEndian`, which is only a
+// correct atomic view of a little-endian field on a little-endian host (x86-64, arm64): refuse anything else.
+#if _endian(big)
+#error("tapvm's GuestMemory needs a little-endian host: virtio ring words are little-endian (virtio 1.2 §1.4)")
+#endif
+
 /// The guest's physical memory: one zero-filled, page-aligned region shared by the device thread and the vCPU
 /// thread. Every access is range-checked and throws `VirtioError.outOfRange` naming the address and the length;
 /// guest contents are untrusted, so a bad address from a descriptor never traps.
@@ -106,7 +112,8 @@ public final class GuestMemory: @unchecked Sendable {
     // MARK: atomic ring words
 
     /// The 16-bit ring word at `address` as an atomic: in range and 2-byte aligned, or an error.
-    /// Ring index, flags and event words are little-endian; the host is too (x86-64, arm64), which `init` checks.
+    /// Ring index, flags and event words are little-endian; the host is too (x86-64, arm64): a big-endian build
+    /// stops at the `#error` at the top of this file.
     public func atomicUInt16(at address: GuestAddress) throws(VirtioError) -> UnsafeMutablePointer<Atomic<UInt16>> {
         let start = try offset(of: address, length: 2)
         guard start % 2 == 0 else { throw .misaligned(address: address, alignment: 2) }

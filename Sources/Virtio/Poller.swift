@@ -12,7 +12,7 @@ public struct PollEvents: OptionSet, Hashable, Sendable {
 }
 
 /// An epoll instance (level-triggered): the device thread's event loop. Each fd is registered with a token the
-/// caller chooses; `wait` returns tokens. EINTR is retried here and nowhere else.
+/// caller chooses; `wait` returns tokens; EINTR is retried through `retryingEINTR`.
 public final class Poller {
     public let fd: Int32
     private var tokens: [UInt64]
@@ -53,29 +53,13 @@ public final class Poller {
     public func wait(timeout: Duration?) throws(VirtioError) -> [(token: UInt64, events: PollEvents)] {
         let milliseconds: Int32
         if let timeout {
-            let ms = (timeout.nanoseconds + 999_999) / 1_000_000
-            milliseconds = Int32(clamping: max(0, ms))
+            milliseconds = timeout.pollTimeoutMilliseconds
         } else {
             milliseconds = -1
         }
         let capacity = Int32(tokens.count)
-        while true {
-            let n = clinux_epoll_wait(fd, &tokens, &events, capacity, milliseconds)
-            if n >= 0 {
-                return (0..<Int(n)).map { (tokens[$0], PollEvents(rawValue: events[$0])) }
-            }
-            if errno == EINTR { continue }
-            throw .systemCall("epoll_wait", errno: errno)
-        }
-    }
-}
-
-extension Duration {
-    /// The whole duration in nanoseconds, saturating.
-    var nanoseconds: Int64 {
-        let (seconds, attoseconds) = components
-        let (scaled, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
-        if overflow { return seconds < 0 ? .min : .max }
-        return scaled &+ attoseconds / 1_000_000_000
+        let n = retryingEINTR { clinux_epoll_wait(fd, &tokens, &events, capacity, milliseconds) }
+        guard n >= 0 else { throw .systemCall("epoll_wait", errno: errno) }
+        return (0..<Int(n)).map { (tokens[$0], PollEvents(rawValue: events[$0])) }
     }
 }

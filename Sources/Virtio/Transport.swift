@@ -152,12 +152,4 @@ public final class Transport: Sendable {
 
     /// ConfigGeneration: changes whenever the device changes config or status on its own (§2.5.1).
     public var configGeneration: UInt32 { registers.withLock { $0.configGeneration } }
-
-    /// Device side: updates the config space (link status, say) and bumps the generation.
-    public func updateConfig(_ body: (inout VirtioNetConfig) -> Void) {
-        registers.withLock { r in
-            body(&r.config)
-            r.configGeneration &+= 1
-        }
-    }
 }

@@ -59,19 +59,3 @@ public struct DeviceStatus: OptionSet, Hashable, Sendable, CustomStringConvertib
         return "[" + names.filter { contains($0.0) }.map(\.1).joined(separator: ",") + "]"
     }
 }
-
-/// Sizes of `struct virtio_net_hdr`. virtio 1.2 §5.1.6: flags u8, gso_type u8, hdr_len le16, gso_size le16,
-/// csum_start le16, csum_offset le16, then num_buffers le16 when VERSION_1 or MRG_RXBUF is negotiated.
-public enum VirtioNetHeader {
-    /// The header without num_buffers (legacy, and what a tap fd carries by default).
-    public static let legacySize = 10
-    /// The header with num_buffers.
-    public static let size = 12
-    /// Byte offset of num_buffers.
-    public static let numBuffersOffset = 10
-
-    /// The header size the driver and device use for `features`. virtio 1.2 §5.1.6.
-    public static func size(for features: VirtioFeatures) -> Int {
-        features.contains(.version1) || features.contains(.netMergeableReceiveBuffers) ? size : legacySize
-    }
-}

@@ -49,10 +49,9 @@ public final class WorkerThread: @unchecked Sendable {
         while true {
             let remaining = deadline - ContinuousClock.now
             if remaining <= .zero { break }
-            let ms = Int32(clamping: max(1, remaining.nanoseconds / 1_000_000))
-            let n = poll(&descriptor, 1, ms)
-            if n > 0 { break }
-            if n < 0 && errno != EINTR { break }
+            let ms = max(1, remaining.pollTimeoutMilliseconds)
+            // EINTR is retried inside; the loop only recomputes the remaining time after a timeout.
+            if retryingEINTR({ poll(&descriptor, 1, ms) }) != 0 { break }
         }
         guard descriptor.revents & Int16(POLLIN) != 0 || finished.drain() > 0 else {
             pthread_detach(thread)

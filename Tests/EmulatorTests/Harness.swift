@@ -64,14 +64,19 @@ final class FakeBackend: NetBackend, @unchecked Sendable {
         var incoming: [[UInt8]] = []
         var transmitted: [[UInt8]] = []
         var reads = 0
+        var failingReads = 0
+        var writesBlocked = false
+        var writeAttempts = 0
     }
     private let state = Mutex(State())
     private let readable: EventNotifier
     let vnetHeaderSize: Int
+    let maximumPacketSize: Int
     var pollFD: Int32 { readable.fd }
 
-    init(vnetHeaderSize: Int = 10) throws {
+    init(vnetHeaderSize: Int = 10, maximumPacketSize: Int = 65_565) throws {
         self.vnetHeaderSize = vnetHeaderSize
+        self.maximumPacketSize = maximumPacketSize
         readable = try EventNotifier()
     }
 
@@ -86,9 +91,25 @@ final class FakeBackend: NetBackend, @unchecked Sendable {
     var transmitted: [[UInt8]] { state.withLock { $0.transmitted } }
     var reads: Int { state.withLock { $0.reads } }
 
+    /// Makes the next `count` reads throw (the fd stays readable, as a broken fd's would).
+    func failReads(_ count: Int) {
+        state.withLock {
+            $0.failingReads = count
+            readable.signal()
+        }
+    }
+
+    struct ReadError: Error, CustomStringConvertible {
+        var description: String { "fake read error" }
+    }
+
     func receive(into buffer: UnsafeMutableRawBufferPointer) throws -> Int? {
-        state.withLock { s in
+        try state.withLock { s throws in
             s.reads += 1
+            if s.failingReads > 0 {
+                s.failingReads -= 1
+                throw ReadError()
+            }
             guard !s.incoming.isEmpty else {
                 readable.drain()
                 return nil
@@ -101,9 +122,21 @@ final class FakeBackend: NetBackend, @unchecked Sendable {
         }
     }
 
-    func transmit(_ packet: UnsafeRawBufferPointer) throws {
-        state.withLock { $0.transmitted.append(Array(packet)) }
+    func transmit(_ packet: UnsafeRawBufferPointer) throws -> Bool {
+        state.withLock {
+            $0.writeAttempts += 1
+            guard !$0.writesBlocked else { return false }
+            $0.transmitted.append(Array(packet))
+            return true
+        }
     }
+
+    /// While true, every write says EAGAIN (false).
+    var writesBlocked: Bool {
+        get { state.withLock { $0.writesBlocked } }
+        set { state.withLock { $0.writesBlocked = newValue } }
+    }
+    var writeAttempts: Int { state.withLock { $0.writeAttempts } }
 }
 
 /// Memory, transport, device and both mock queues, with the handshake done.
@@ -117,9 +150,10 @@ struct Bench {
     let tx: MockDriverQueue
     let trace: TraceLog
 
-    init(queueSize: UInt16 = 8, features: VirtioFeatures = [.version1, .netMAC], backendHeader: Int = 10) throws {
+    init(queueSize: UInt16 = 8, features: VirtioFeatures = [.version1, .netMAC], backendHeader: Int = 10,
+         maximumPacketSize: Int = 65_565) throws {
         transport = Transport(deviceFeatures: features, maximumQueueSize: 256, config: VirtioNetConfig(mac: MACAddress(0x02, 0xAA, 0, 0, 0, 1)))
-        backend = try FakeBackend(vnetHeaderSize: backendHeader)
+        backend = try FakeBackend(vnetHeaderSize: backendHeader, maximumPacketSize: maximumPacketSize)
         interrupt = try InterruptLine()
         let trace = TraceLog()
         self.trace = trace
@@ -143,8 +177,9 @@ final class TraceLog: @unchecked Sendable {
     var all: [DeviceTraceEvent] { events.withLock { $0 } }
 }
 
-/// A packet as the backend carries it: a 10-byte header with distinctive values, then the frame.
-func backendPacket(frame: [UInt8], header: [UInt8] = [0x01, 0x00, 0x22, 0x00, 0x00, 0x00, 0x0E, 0x00, 0x10, 0x00]) -> [UInt8] {
+/// A packet as the backend carries it: a 10-byte header with distinctive values (DATA_VALID, hdr_len 0x22,
+/// csum_start 14, csum_offset 16; no NEEDS_CSUM, so the frame reaches the guest unchanged), then the frame.
+func backendPacket(frame: [UInt8], header: [UInt8] = [0x02, 0x00, 0x22, 0x00, 0x00, 0x00, 0x0E, 0x00, 0x10, 0x00]) -> [UInt8] {
     header + frame
 }
 

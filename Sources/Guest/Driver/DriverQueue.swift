@@ -23,7 +23,9 @@ public final class DriverQueue {
     /// The next used entry the driver will read.
     public private(set) var lastUsed: UInt16 = 0
     /// Set by the first device error; the queue is unusable until reset.
-    public private(set) var broken = false
+    public var broken: Bool { failure != nil }
+    /// The device error that broke the queue (Linux marks the vring broken), for the report.
+    public private(set) var failure: DriverError?
     /// The avail flags the driver last wrote (interrupt suppression).
     private var availableFlags: UInt16 = 0
 
@@ -91,9 +93,10 @@ public final class DriverQueue {
         return flags & QueueLayout.usedFlagNoNotify == 0
     }
 
-    /// Whether the device has returned buffers the driver has not popped (acquire-load of used.idx).
+    /// Whether the device has returned buffers the driver has not popped (acquire-load of used.idx). Always false
+    /// on a broken queue: nothing more will be popped from it, so "work waiting" would make its caller spin.
     public var hasUsed: Bool {
-        guard let index = try? memory.loadAcquiring(at: layout.usedIndex) else { return false }
+        guard !broken, let index = try? memory.loadAcquiring(at: layout.usedIndex) else { return false }
         return index != lastUsed
     }
 
@@ -102,7 +105,7 @@ public final class DriverQueue {
     public func popUsed() throws(DriverError) -> (token: Int, length: UInt32)? {
         guard !broken else { throw .queueBroken }
         do { return try popUsedChecked() } catch {
-            broken = true
+            failure = error
             throw error
         }
     }
@@ -136,8 +139,9 @@ public final class DriverQueue {
 
     /// Asks the device to interrupt for the next used entry, then re-checks: true when entries arrived meanwhile,
     /// so the caller polls again instead of sleeping (Linux `virtqueue_enable_cb_prepare` + `virtqueue_poll`:
-    /// the lost-wakeup race).
+    /// the lost-wakeup race). False on a broken queue (see `hasUsed`).
     public func enableInterrupts() -> Bool {
+        guard !broken else { return false }
         if eventIndex {
             try? memory.storeRelaxed(lastUsed, at: layout.usedEvent)
         } else if availableFlags & QueueLayout.availableFlagNoInterrupt != 0 {

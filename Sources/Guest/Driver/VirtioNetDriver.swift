@@ -31,6 +31,8 @@ public final class VirtioNetDriver {
         public var txBytes: UInt64 = 0
         /// transmit() calls refused because the ring was full.
         public var txRingFull: UInt64 = 0
+        /// Frames dropped because they exceed a TX buffer (`transmit` threw `frameTooLarge`).
+        public var txDropped: UInt64 = 0
         public var rxKicks: UInt64 = 0
         public var txKicks: UInt64 = 0
         /// Device protocol errors (bad used entries); the queue is broken afterwards.
@@ -134,7 +136,16 @@ public final class VirtioNetDriver {
     public var maximumFrameLength: Int { Self.bufferSize - headerSize }
 
     /// Whether the device set DEVICE_NEEDS_RESET, or a queue broke.
-    public var needsReset: Bool { transport.status.contains(.needsReset) || receiveQueue.broken || transmitQueue.broken }
+    public var needsReset: Bool { failure != nil }
+
+    /// Why the card cannot be used until reset: a queue the device broke (the error), or DEVICE_NEEDS_RESET in
+    /// the status (virtio 1.2 §2.1.2); nil while it works. Call on the vCPU thread (the `VCPU` publishes it).
+    public var failure: String? {
+        if let error = receiveQueue.failure { return "receive queue: \(error)" }
+        if let error = transmitQueue.failure { return "transmit queue: \(error)" }
+        if transport.status.contains(.needsReset) { return "the device set NEEDS_RESET" }
+        return nil
+    }
 
     // MARK: receive
 
@@ -181,9 +192,13 @@ public final class VirtioNetDriver {
     // MARK: transmit
 
     /// Queues one Ethernet frame after a zero virtio_net_hdr (no offloads). Returns false when the TX ring is full
-    /// even after reclaiming (the caller keeps the frame). Not visible to the device until `flushTransmit`.
+    /// even after reclaiming (the caller keeps the frame); a frame larger than a buffer throws and is counted in
+    /// `txDropped`. Not visible to the device until `flushTransmit`.
     public func transmit(_ frame: UnsafeRawBufferPointer) throws(DriverError) -> Bool {
-        guard frame.count <= maximumFrameLength else { throw .frameTooLarge(length: frame.count, limit: maximumFrameLength) }
+        guard frame.count <= maximumFrameLength else {
+            counters.txDropped += 1
+            throw .frameTooLarge(length: frame.count, limit: maximumFrameLength)
+        }
         if freeTransmitSlots.isEmpty { reclaimTransmitted() }
         guard let slot = freeTransmitSlots.popLast() else {
             counters.txRingFull += 1
@@ -247,9 +262,6 @@ public final class VirtioNetDriver {
         }
         return count
     }
-
-    /// Whether a TX buffer is free (or could be reclaimed).
-    public var transmitRingHasRoom: Bool { !freeTransmitSlots.isEmpty || transmitQueue.hasUsed }
 
     // MARK: interrupts
 

@@ -14,6 +14,7 @@ final class ThreadedFakeBackend: NetBackend, @unchecked Sendable {
     private let state = Mutex(State())
     private let readable: EventNotifier
     let vnetHeaderSize = 10
+    let maximumPacketSize = 65_565
     var pollFD: Int32 { readable.fd }
 
     init() throws { readable = try EventNotifier() }
@@ -43,8 +44,9 @@ final class ThreadedFakeBackend: NetBackend, @unchecked Sendable {
         }
     }
 
-    func transmit(_ packet: UnsafeRawBufferPointer) throws {
+    func transmit(_ packet: UnsafeRawBufferPointer) throws -> Bool {
         state.withLock { $0.transmitted.append(Array(packet)) }
+        return true
     }
 }
 

@@ -59,6 +59,10 @@ import Virtio
         queue.publishAvailable()
         try deviceReturns(memory, queue, slot: 0, id: 5, length: 10, usedIndex: 1)
         #expect(throws: DriverError.unknownUsedID(5)) { try queue.popUsed() }
+        // Broken: no "work waiting" any more, or the vCPU would poll it forever.
+        #expect(queue.broken && queue.failure == .unknownUsedID(5))
+        #expect(!queue.hasUsed)
+        #expect(!queue.enableInterrupts())
         #expect(throws: DriverError.queueBroken) { try queue.popUsed() }
     }
 
