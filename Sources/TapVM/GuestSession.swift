@@ -27,7 +27,7 @@ public final class GuestSession {
 
     public private(set) var lease: DHCPLease?
     public private(set) var interrupted = false
-    /// Why the session cannot go on (the macvtap was deleted), once that happened.
+    /// Why the session cannot go on (the macvtap was deleted, the card failed), once that happened.
     public private(set) var failure: String?
     private var nextAliveCheck = ContinuousClock.now + .seconds(1)
     /// Per target, the round trips of the replies so far and whether the guest finished pinging it.
@@ -109,8 +109,8 @@ public final class GuestSession {
             let now = ContinuousClock.now
             if now >= nextAliveCheck {
                 nextAliveCheck = now + .seconds(1)
-                do { try machine?.checkAlive() } catch {
-                    failure = "\(error)"
+                if let problem = machine?.failure() {
+                    failure = problem
                     return false
                 }
             }

@@ -61,7 +61,7 @@ public final class Machine: @unchecked Sendable {
                 onEvent: @escaping @Sendable (StackEvent) -> Void) throws(TapVMError) {
         self.tap = tap
         memory = GuestMemory(size: configuration.memorySize)
-        transport = Transport(deviceFeatures: [.version1, .netMAC, .netStatus, .ringEventIndex],
+        transport = Transport(deviceFeatures: NetDevice.offeredFeatures,
                               maximumQueueSize: configuration.queueSize, config: VirtioNetConfig(mac: tap.mac))
         do {
             let capture = try configuration.pcapPath.map { path throws(PcapError) in try PcapWriter(path: path) }
@@ -132,10 +132,12 @@ public final class Machine: @unchecked Sendable {
         if stopped { tap.close() }
     }
 
-    /// Whether the macvtap still exists. A deleted device is invisible to read, write and poll; only an ioctl
-    /// says ENOLINK (MACVTAP-FACTS §3g), so the session asks once a second.
-    public func checkAlive() throws(TapError) {
-        try tap.checkAlive()
+    /// Why the machine cannot go on, or nil while it is healthy: the macvtap was deleted (invisible to read, write
+    /// and poll; only an ioctl says ENOLINK, MACVTAP-FACTS §3g), the device failed or needs a reset (virtio 1.2
+    /// §2.1.2), or the driver found the device breaking the protocol. The session asks once a second.
+    public func failure() -> String? {
+        do { try tap.checkAlive() } catch { return "\(error)" }
+        return deviceThread.failure ?? vcpu.failure
     }
 
     /// One line of the card's counters, for the end of a run.

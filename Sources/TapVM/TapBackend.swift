@@ -4,8 +4,7 @@ import HostTap
 import Synchronization
 
 /// The macvtap fd as the device model's backend: one packet per read/write, each starting with the fd's 10-byte
-/// virtio_net_hdr. EAGAIN on read is "nothing waits" (nil); on write the frame is dropped with an error the
-/// device counts. With a capture, every frame (without the vnet header) is also written to a pcap file: the
+/// virtio_net_hdr. EAGAIN is a value both ways: on read "nothing waits" (nil), on write "try again when writable". With a capture, every frame (without the vnet header) is also written to a pcap file: the
 /// "wire" capture point, what the kernel handed over and what was handed back.
 final class TapBackend: NetBackend {
     let tap: TapDevice
@@ -20,6 +19,7 @@ final class TapBackend: NetBackend {
 
     var pollFD: Int32 { tap.fd }
     var vnetHeaderSize: Int { tap.vnetHeaderSize }
+    var maximumPacketSize: Int { TapDevice.maximumPacketSize }
 
     func receive(into buffer: UnsafeMutableRawBufferPointer) throws -> Int? {
         switch try tap.read(into: buffer) {
@@ -31,11 +31,11 @@ final class TapBackend: NetBackend {
         }
     }
 
-    func transmit(_ packet: UnsafeRawBufferPointer) throws {
-        if case .wouldBlock = try tap.write(packet) {
-            throw TapError.writeFailed(errno: .resourceTemporarilyUnavailable, length: packet.count)
-        }
+    /// False when the fd is full (EAGAIN): the device puts the chain back and waits for EPOLLOUT.
+    func transmit(_ packet: UnsafeRawBufferPointer) throws -> Bool {
+        if case .wouldBlock = try tap.write(packet) { return false }
         record(packet)
+        return true
     }
 
     private func record(_ packet: UnsafeRawBufferPointer) {
