@@ -8,7 +8,7 @@ import Wire
 /// threads only post to its mailbox.
 public final class GuestSession {
     enum Message: Sendable {
-        case stack(StackEvent)
+        case stack(Int, StackEvent)
         case signal(Int32)
     }
 
@@ -26,6 +26,10 @@ public final class GuestSession {
     private var signals: SignalWatcher?
 
     public private(set) var lease: DHCPLease?
+    /// The identities that hold a lease now (0 alone for a single guest).
+    public private(set) var boundIdentities: Set<Int> = []
+    /// When set, every stack event goes here (tagged with its identity) instead of to the session's own lines.
+    public var stackEventObserver: ((_ identity: Int, _ event: StackEvent) -> Void)?
     public private(set) var interrupted = false
     /// Why the session cannot go on (the macvtap was deleted, the card failed), once that happened.
     public private(set) var failure: String?
@@ -51,7 +55,9 @@ public final class GuestSession {
                                                      pingTargets: options.pingTargets, pingCount: options.pingCount)
             configuration.pcapPath = options.pcapPath
             configuration.pingInterval = options.pingInterval
-            let machine = try Machine(tap: tap, configuration: configuration) { event in mailbox.post(.stack(event)) }
+            configuration.identities = options.identities
+            configuration.parallel = options.parallel
+            let machine = try Machine(tap: tap, configuration: configuration) { identity, event in mailbox.post(.stack(identity, event)) }
             self.machine = machine
             mac = machine.mac
             try machine.start()
@@ -75,7 +81,8 @@ public final class GuestSession {
                 try LabSegment.requireRoot("tapvm run --lab")
                 guard lab.exists else { throw TapVMError.labMissing(name) }
                 let interface = "tvm\(getpid() % 100_000)"
-                try lab.createMacvtap(name: interface, mac: mac)
+                // Many identities need one card that receives every MAC: passthru (MACVTAP-FACTS §1, §4).
+                try lab.createMacvtap(name: interface, mac: mac, mode: options.identities.isEmpty ? .bridge : .passthru)
                 createdMacvtap = (lab, interface)
                 tap = try TapDevice.open(interface: interface, netns: lab.clientNamespace)
             }
@@ -124,8 +131,13 @@ public final class GuestSession {
         case let .signal(number):
             printer.note("tapvm: \(number == SIGINT ? "SIGINT" : "SIGTERM"), shutting down")
             interrupted = true
-        case let .stack(event):
-            handle(event)
+        case let .stack(identity, event):
+            switch event {
+            case .leaseBound, .leaseRenewed: boundIdentities.insert(identity)
+            case .leaseLost: boundIdentities.remove(identity)
+            default: break
+            }
+            if let stackEventObserver { stackEventObserver(identity, event) } else { handle(event) }
         }
     }
 
@@ -191,7 +203,15 @@ public final class GuestSession {
     /// Releases the lease (RFC 2131 §4.4.6: a client that no longer needs its address tells the server),
     /// stops the machine and deletes what this session created. Safe to call twice.
     public func shutdown() {
-        if lease != nil, let machine, machine.release() { printer.note("tapvm: lease released") }
+        if options.release, !boundIdentities.isEmpty, let machine {
+            let timeout: Duration = .milliseconds(500 + 5 * boundIdentities.count)
+            if machine.release(timeout: timeout) {
+                printer.note("tapvm: \(boundIdentities.count == 1 ? "lease" : "\(boundIdentities.count) leases") released")
+            }
+        } else if !options.release, !boundIdentities.isEmpty {
+            printer.note("tapvm: --no-release: the lease is kept")
+        }
+        boundIdentities.removeAll()
         lease = nil
         machine?.stop()
         if let machine { printer.note("tapvm: \(machine.countersSummary)") }

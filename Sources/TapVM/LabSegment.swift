@@ -203,9 +203,14 @@ public struct LabSegment: Sendable {
 
     /// Creates a bridge-mode macvtap on the lab's lower device, with IPv6 disabled on it before it goes up
     /// (MACVTAP-FACTS §7: otherwise the host kernel runs its own IPv6 stack with the guest's MAC).
-    public func createMacvtap(name interface: String, mac: MACAddress) throws(TapVMError) {
+    /// `.passthru` (for many identities) ignores `mac`, takes the lower's and needs the lower to itself (§1).
+    public func createMacvtap(name interface: String, mac: MACAddress, mode: MacvtapLink.Mode = .bridge) throws(TapVMError) {
         do {
-            _ = try MacvtapLink.create(name: interface, lower: lowerInterface, netns: clientNamespace, mode: .bridge, address: mac)
+            _ = try MacvtapLink.create(name: interface, lower: lowerInterface, netns: clientNamespace, mode: mode,
+                                       address: mode == .passthru ? nil : mac)
+        } catch let error where mode == .passthru {
+            throw .commandFailed("passthru macvtap on \(lowerInterface) of lab \(name)",
+                                 "\(error) (a passthru macvtap needs the lower to itself: is another tapvm run or lease on this lab?)")
         } catch {
             throw .tap(error)
         }

@@ -1,5 +1,6 @@
 import Capture
 import Glibc
+import Synchronization
 import Emulator
 import Guest
 import HostTap
@@ -20,6 +21,11 @@ public struct MachineConfiguration: Sendable {
     public var queueSize: UInt16 = 256
     /// Where to capture the frames crossing the fd (pcap, LINKTYPE_ETHERNET), if anywhere.
     public var pcapPath: String?
+    /// Many guests on the one card (`tapvm lease --count N`): one `NetworkStack` per entry behind a `StackSwitch`,
+    /// each with its own MAC. Empty: one stack on the card's MAC, built from the fields above.
+    public var identities: [StackConfiguration] = []
+    /// With `identities`: how many may be between DISCOVER and their first lease at once (nil: all).
+    public var parallel: Int?
 
     public init(seed: UInt64, hostname: String? = nil, pingTargets: [PingTarget] = [], pingCount: Int = 3) {
         self.seed = seed
@@ -46,7 +52,8 @@ public final class Machine: @unchecked Sendable {
     public let transport: Transport
     public let device: NetDevice
     public let driver: VirtioNetDriver
-    public let stack: NetworkStack
+    /// The guest's stack: a `NetworkStack`, or a `StackSwitch` of them with `configuration.identities`.
+    public let stack: FrameStack
     /// The guest's MAC, as its driver read it from the card's config space.
     public let mac: MACAddress
     /// When the guest booted (its clock's zero), so that guest instants can be placed on the process's clock.
@@ -58,7 +65,7 @@ public final class Machine: @unchecked Sendable {
     private var running = false
 
     public init(tap: TapDevice, configuration: MachineConfiguration,
-                onEvent: @escaping @Sendable (StackEvent) -> Void) throws(TapVMError) {
+                onEvent: @escaping @Sendable (_ identity: Int, StackEvent) -> Void) throws(TapVMError) {
         self.tap = tap
         memory = GuestMemory(size: configuration.memorySize)
         transport = Transport(deviceFeatures: NetDevice.offeredFeatures,
@@ -74,16 +81,24 @@ public final class Machine: @unchecked Sendable {
             driver = try VirtioNetDriver(memory: memory, transport: transport, rxDoorbell: receiveDoorbell,
                                          txDoorbell: transmitDoorbell, interrupt: interrupt, queueSize: configuration.queueSize)
             mac = driver.macAddress ?? tap.mac
-            var stackConfiguration = StackConfiguration(mac: mac, hostname: configuration.hostname,
-                                                        pingTargets: configuration.pingTargets, pingCount: configuration.pingCount)
-            stackConfiguration.pingInterval = configuration.pingInterval
-            let stack = NetworkStack(configuration: stackConfiguration, random: SeededGenerator(seed: configuration.seed))
-            self.stack = stack
+            var random = SeededGenerator(seed: configuration.seed)
+            let drain: () -> Void
+            if configuration.identities.isEmpty {
+                var stackConfiguration = StackConfiguration(mac: mac, hostname: configuration.hostname,
+                                                            pingTargets: configuration.pingTargets, pingCount: configuration.pingCount)
+                stackConfiguration.pingInterval = configuration.pingInterval
+                let stack = NetworkStack(configuration: stackConfiguration, random: random)
+                self.stack = stack
+                drain = { for event in stack.drainEvents() { onEvent(0, event) } }
+            } else {
+                let stacks = configuration.identities.map { NetworkStack(configuration: $0, random: random.split()) }
+                let stack = StackSwitch(stacks: stacks, parallel: configuration.parallel)
+                self.stack = stack
+                drain = { for (identity, event) in stack.drainEvents() { onEvent(identity, event) } }
+            }
             // Runs on the vCPU thread, the only thread that touches the stack.
             clock = MonotonicClock()
-            vcpu = try VCPU(driver: driver, stack: stack, clock: clock, interrupt: interrupt, onIdle: {
-                for event in stack.drainEvents() { onEvent(event) }
-            })
+            vcpu = try VCPU(driver: driver, stack: stack, clock: clock, interrupt: interrupt, onIdle: drain)
         } catch {
             throw .guest("cannot build the machine: \(error)")
         }
@@ -104,19 +119,41 @@ public final class Machine: @unchecked Sendable {
     }
 
     /// Sends a DHCPRELEASE for the current lease, if any (RFC 2131 §4.4.6), and waits at most `timeout` for the
-    /// device to put it on the wire. Returns whether a frame left.
+    /// device to put it on the wire. Returns whether a frame left. With many identities every lease is released
+    /// and the wait lasts until each RELEASE has left the guest (after ARP for the server) and the card.
     @discardableResult
     public func release(timeout: Duration = .milliseconds(500)) -> Bool {
         guard running else { return false }
         let before = device.counters.snapshot().txFrames
         let clock = self.clock
-        vcpu.perform { stack in (stack as? NetworkStack)?.release(now: clock.now()) }
         let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if device.counters.snapshot().txFrames > before { return true }
-            usleep(2_000)
+        guard stack is StackSwitch else {
+            vcpu.perform { stack in (stack as? NetworkStack)?.release(now: clock.now()) }
+            while ContinuousClock.now < deadline {
+                if device.counters.snapshot().txFrames > before { return true }
+                usleep(2_000)
+            }
+            return false
         }
-        return false
+        // Filled on the vCPU thread: RELEASEs still inside the guest, and frames the driver has put on the TX ring.
+        let progress = Mutex<(pending: Int, driverFrames: UInt64)?>(nil)
+        let released = Mutex<[(identity: Int, server: IPv4Address)]>([])
+        vcpu.perform { stack in
+            guard let stack = stack as? StackSwitch else { return }
+            released.withLock { $0 = stack.releaseAll(now: clock.now()) }
+        }
+        while ContinuousClock.now < deadline {
+            vcpu.perform { stack in
+                guard let stack = stack as? StackSwitch else { return }
+                let pending = stack.releasesPending(released.withLock { $0 })
+                progress.withLock { $0 = (pending, self.driver.counters.txFrames) }
+            }
+            usleep(2_000)
+            // Out of the guest, and the device has drained the TX ring onto the fd.
+            if let (pending, driverFrames) = progress.withLock({ $0 }), pending == 0,
+               device.counters.snapshot().txFrames >= driverFrames { return true }
+        }
+        return device.counters.snapshot().txFrames > before
     }
 
     /// Stops the vCPU, then the device, closes the capture (flushed, so it is complete) and the fd.

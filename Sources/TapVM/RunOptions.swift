@@ -33,6 +33,13 @@ public struct RunOptions: Sendable {
     /// How long to wait for a lease before a run with `exitAfter: .lease` fails.
     public var leaseTimeout: Duration = .seconds(30)
     public var pcapPath: String?
+    /// Whether the end of the run (and SIGINT/SIGTERM) gives the lease back with DHCPRELEASE (`--no-release`: no).
+    public var release = true
+    /// Many identities on one card (`tapvm lease --count N`), see `MachineConfiguration.identities`; on `--lab`
+    /// the card is then a passthru macvtap, which receives every MAC's frames. Empty: one guest, today's path.
+    public var identities: [StackConfiguration] = []
+    /// With `identities`: at most this many between DISCOVER and their first lease at once.
+    public var parallel: Int?
 
     public init(attachment: Attachment) { self.attachment = attachment }
 }
