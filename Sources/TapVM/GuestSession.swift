@@ -55,7 +55,7 @@ public final class GuestSession {
                                                      pingTargets: options.pingTargets, pingCount: options.pingCount)
             configuration.pcapPath = options.pcapPath
             configuration.pingInterval = options.pingInterval
-            configuration.identities = options.identities
+            configuration.identities = options.identities?(tap.mac) ?? []
             configuration.parallel = options.parallel
             let machine = try Machine(tap: tap, configuration: configuration) { identity, event in mailbox.post(.stack(identity, event)) }
             self.machine = machine
@@ -66,6 +66,20 @@ public final class GuestSession {
             shutdown()
             throw error
         }
+    }
+
+    /// When the guest booted, on the process's clock (nil before boot or after shutdown).
+    public var bootedAt: ContinuousClock.Instant? { machine?.bootedAt }
+
+    /// Runs `body` with the guest's stack on the vCPU thread and returns its result; nil when the machine is not
+    /// running or the vCPU did not answer within `timeout`.
+    public func inspect<T: Sendable>(timeout: Duration = .seconds(2), _ body: @escaping @Sendable (FrameStack) -> T) -> T? {
+        machine?.inspect(timeout: timeout, body)
+    }
+
+    /// Runs `body` with the guest's stack and `now` on the vCPU thread, without waiting.
+    public func perform(_ body: @escaping @Sendable (FrameStack, Instant) -> Void) {
+        machine?.perform(body)
     }
 
     private func attach() throws(TapVMError) -> TapDevice {
@@ -82,7 +96,7 @@ public final class GuestSession {
                 guard lab.exists else { throw TapVMError.labMissing(name) }
                 let interface = "tvm\(getpid() % 100_000)"
                 // Many identities need one card that receives every MAC: passthru (MACVTAP-FACTS §1, §4).
-                try lab.createMacvtap(name: interface, mac: mac, mode: options.identities.isEmpty ? .bridge : .passthru)
+                try lab.createMacvtap(name: interface, mac: mac, mode: options.labMode)
                 createdMacvtap = (lab, interface)
                 tap = try TapDevice.open(interface: interface, netns: lab.clientNamespace)
             }

@@ -1,4 +1,5 @@
 import Capture
+import Dispatch
 import Glibc
 import Synchronization
 import Emulator
@@ -154,6 +155,28 @@ public final class Machine: @unchecked Sendable {
                device.counters.snapshot().txFrames >= driverFrames { return true }
         }
         return device.counters.snapshot().txFrames > before
+    }
+
+    /// Runs `body` with the stack and the guest's `now` on the vCPU thread, before its next poll; returns at once.
+    public func perform(_ body: @escaping @Sendable (FrameStack, Instant) -> Void) {
+        let clock = self.clock
+        vcpu.perform { stack in body(stack, clock.now()) }
+    }
+
+    /// Runs `body` with the stack on the vCPU thread (the only thread that may touch it) and waits at most
+    /// `timeout` for its result; nil when the machine is not running or the vCPU did not get to it in time.
+    public func inspect<T: Sendable>(timeout: Duration = .seconds(2), _ body: @escaping @Sendable (FrameStack) -> T) -> T? {
+        guard running else { return nil }
+        let result = Mutex<T?>(nil)
+        let done = DispatchSemaphore(value: 0)
+        vcpu.perform { stack in
+            let value = body(stack)
+            result.withLock { $0 = value }
+            done.signal()
+        }
+        let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
+        guard done.wait(timeout: .now() + seconds) == .success else { return nil }
+        return result.withLock { $0 }
     }
 
     /// Stops the vCPU, then the device, closes the capture (flushed, so it is complete) and the fd.

@@ -1,4 +1,5 @@
 import Guest
+import HostTap
 import Wire
 
 /// Where the guest's card is plugged in (DESIGN.md, "ATTACH").
@@ -35,9 +36,12 @@ public struct RunOptions: Sendable {
     public var pcapPath: String?
     /// Whether the end of the run (and SIGINT/SIGTERM) gives the lease back with DHCPRELEASE (`--no-release`: no).
     public var release = true
-    /// Many identities on one card (`tapvm lease --count N`), see `MachineConfiguration.identities`; on `--lab`
-    /// the card is then a passthru macvtap, which receives every MAC's frames. Empty: one guest, today's path.
-    public var identities: [StackConfiguration] = []
+    /// The guests behind the card (`tapvm lease`), given the card's MAC once it is attached; see
+    /// `MachineConfiguration.identities`. Nil: one guest on the card's MAC, today's path.
+    public var identities: (@Sendable (_ cardMAC: MACAddress) -> [StackConfiguration])?
+    /// The mode of the macvtap made on `--lab`: bridge for one MAC, passthru for many (it receives every MAC's
+    /// frames, MACVTAP-FACTS §1; bridge mode filters by the exact MAC, §4).
+    public var labMode: MacvtapLink.Mode = .bridge
     /// With `identities`: at most this many between DISCOVER and their first lease at once.
     public var parallel: Int?
 
