@@ -13,8 +13,10 @@ import Wire
 /// - Transmit: the stacks' queues are merged round-robin, one frame per stack per turn, so no identity waits
 ///   behind another's burst.
 /// - Timers: the switch remembers each stack's deadline and polls only the stacks that are due.
-/// - Admission: at most `parallel` identities are between their first DISCOVER and their first lease; when one is
-///   bound, the next one starts (as perfdhcp's `-R`/rate knobs keep a server from being flooded).
+/// - Admission: at most `parallel` identities are between their first DISCOVER and their first lease at once; when one is
+///   bound, the next one starts. Starts are also at least `spacing` apart, and the RELEASEs of `releaseAll`
+///   `releaseSpacing` apart (perfdhcp's `-r` rate): a server reads from one UDP socket whose buffer holds a few hundred datagrams (dnsmasq: about 160 with
+///   the default 208 KiB `rmem_default`), and a burst beyond it is dropped and costs a 4 s retransmission.
 ///
 /// Called from the vCPU thread only, like every `FrameStack`.
 public final class StackSwitch: FrameStack {
@@ -35,6 +37,10 @@ public final class StackSwitch: FrameStack {
     public let stacks: [NetworkStack]
     /// Identities allowed between their first DISCOVER and their first lease at once.
     public let parallel: Int
+    /// The least time between two starts.
+    public let spacing: Duration
+    /// The least time between two RELEASEs of `releaseAll`.
+    public let releaseSpacing: Duration
     public private(set) var counters = Counters()
 
     private let byMAC: [MACAddress: Int]
@@ -51,9 +57,17 @@ public final class StackSwitch: FrameStack {
     /// Frames given back by `requeueTransmit`, sent before any other.
     private var requeued: [[UInt8]] = []
     private var events: [(identity: Int, event: StackEvent)] = []
+    /// The earliest instant for the next start and the next paced RELEASE.
+    private var nextStartAt = Instant.boot
+    private var nextReleaseAt = Instant.boot
+    /// Identities whose RELEASE is still to be sent by `runReleases`, in order.
+    private var releaseQueue: [Int] = []
+    /// The Ethernet address each DHCP server's replies came from, by its IPv4 source address.
+    private var serverMACs: [IPv4Address: MACAddress] = [:]
 
-    /// A switch over `stacks` (their MACs must differ). `parallel` (at least 1) limits identities mid-exchange.
-    public init(stacks: [NetworkStack], parallel: Int? = nil) {
+    /// A switch over `stacks` (their MACs must differ). `parallel` (at least 1) limits identities mid-exchange;
+    /// `spacing` separates starts and `releaseSpacing` the RELEASEs of `releaseAll`.
+    public init(stacks: [NetworkStack], parallel: Int? = nil, spacing: Duration = .zero, releaseSpacing: Duration = .zero) {
         precondition(!stacks.isEmpty, "a switch needs at least one stack")
         var byMAC: [MACAddress: Int] = [:]
         for (index, stack) in stacks.enumerated() {
@@ -62,6 +76,8 @@ public final class StackSwitch: FrameStack {
         self.stacks = stacks
         self.byMAC = byMAC
         self.parallel = max(1, min(parallel ?? stacks.count, stacks.count))
+        self.spacing = max(spacing, .zero)
+        self.releaseSpacing = max(releaseSpacing, .zero)
         started = Array(repeating: false, count: stacks.count)
         settled = Array(repeating: false, count: stacks.count)
         deadlines = Array(repeating: nil, count: stacks.count)
@@ -93,6 +109,8 @@ public final class StackSwitch: FrameStack {
             return
         }
         let destination = MACAddress(frame, at: 0)
+        let dhcpReply = Self.dhcpReply(frame)
+        if let dhcpReply, !dhcpReply.serverMAC.isMulticast { serverMACs[dhcpReply.server] = dhcpReply.serverMAC }
         if !destination.isMulticast {
             guard let index = byMAC[destination], started[index] else {
                 counters.dropped += 1
@@ -100,7 +118,7 @@ public final class StackSwitch: FrameStack {
             }
             counters.unicastDelivered += 1
             deliver(frame, to: index, now: now)
-        } else if let chaddr = Self.broadcastDHCPReplyClient(frame) {
+        } else if let chaddr = dhcpReply?.client {
             guard let index = byMAC[chaddr], started[index] else {
                 counters.dropped += 1
                 return
@@ -118,14 +136,18 @@ public final class StackSwitch: FrameStack {
     public func poll(now: Instant) {
         for index in stacks.indices {
             guard let deadline = deadlines[index], deadline <= now else { continue }
+            primeServer(index, now: now)
             stacks[index].poll(now: now)
             collect(index)
         }
+        runReleases(now: now)
         admit(now: now)
     }
 
     public func nextDeadline() -> Instant? {
         var earliest: Instant?
+        if inFlight < parallel, nextToStart < stacks.count { earliest = nextStartAt }
+        if !releaseQueue.isEmpty { earliest = min(earliest ?? nextReleaseAt, nextReleaseAt) }
         for case let deadline? in deadlines where earliest.map({ deadline < $0 }) ?? true { earliest = deadline }
         return earliest
     }
@@ -160,31 +182,48 @@ public final class StackSwitch: FrameStack {
 
     /// Runs `body` on identity `index`'s stack (a command such as `release(now:)`), then takes its output and events.
     public func perform(on index: Int, now: Instant, _ body: (NetworkStack) -> Void) {
+        primeServer(index, now: now)
         body(stacks[index])
         collect(index)
         admit(now: now)
     }
 
-    /// Releases every identity that holds a lease (RFC 2131 §4.4.6) and returns their numbers. The RELEASE is
-    /// unicast to the server, so it may first wait for ARP: `releasesPending(_:)` says when all have left.
+    /// Releases every identity that holds a lease (RFC 2131 §4.4.6), `releaseSpacing` apart, and returns their numbers
+    /// with their servers. The RELEASE is unicast to the server, so it may first wait for ARP:
+    /// `releasesPending(_:)` says when all have left.
     @discardableResult
     public func releaseAll(now: Instant) -> [(identity: Int, server: IPv4Address)] {
         var released: [(identity: Int, server: IPv4Address)] = []
         for index in stacks.indices {
-            guard let lease = stacks[index].lease else { continue }
-            stacks[index].release(now: now)
-            collect(index)
+            guard let lease = stacks[index].lease, !releaseQueue.contains(index) else { continue }
+            releaseQueue.append(index)
             released.append((index, lease.server))
         }
+        runReleases(now: now)
         return released
     }
 
-    /// How many of `released` still hold their RELEASE: queued for the card or waiting for the server's MAC.
+    /// How many of `released` still hold their RELEASE: not yet sent (paced), queued for the card, or waiting for
+    /// the server's MAC.
     public func releasesPending(_ released: [(identity: Int, server: IPv4Address)]) -> Int {
-        released.count { entry in
+        releaseQueue.count + released.count { entry in
             let stack = stacks[entry.identity]
             return !stack.transmitQueue.isEmpty || stack.neighbors.isResolving(entry.server)
         } + requeued.count
+    }
+
+    /// Sends the RELEASEs that are due, `releaseSpacing` apart (all at once without it).
+    private func runReleases(now: Instant) {
+        var sent = 0
+        while sent < releaseQueue.count, releaseSpacing == .zero || now >= nextReleaseAt {
+            let index = releaseQueue[sent]
+            sent += 1
+            primeServer(index, now: now)
+            stacks[index].release(now: now)
+            collect(index)
+            nextReleaseAt = max(nextReleaseAt + releaseSpacing, now - releaseSpacing * 4)
+        }
+        releaseQueue.removeFirst(sent)
     }
 
     // MARK: Internals
@@ -212,7 +251,9 @@ public final class StackSwitch: FrameStack {
 
     /// Starts identities while fewer than `parallel` are mid-exchange.
     private func admit(now: Instant) {
-        while inFlight < parallel, nextToStart < stacks.count {
+        while inFlight < parallel, nextToStart < stacks.count, spacing == .zero || now >= nextStartAt {
+            // Keep the average rate after a late poll, but never burst more than a few starts to catch up.
+            nextStartAt = max(nextStartAt + spacing, now - spacing * 4)
             let index = nextToStart
             nextToStart += 1
             started[index] = true
@@ -229,15 +270,26 @@ public final class StackSwitch: FrameStack {
         }
     }
 
-    /// The chaddr of a broadcast DHCP reply (IPv4, UDP from port 67 to port 68, BOOTREPLY), or nil for any other
-    /// frame. Only lengths are checked here: the stack that receives it checks everything (checksums included).
-    static func broadcastDHCPReplyClient(_ frame: UnsafeRawBufferPointer) -> MACAddress? {
+    /// For a DHCP reply (IPv4, UDP from port 67 to port 68, BOOTREPLY): its chaddr, and the server's IPv4 and
+    /// Ethernet source addresses; nil for any other frame. Only lengths are checked here: the stack that receives it
+    /// checks everything (checksums included).
+    static func dhcpReply(_ frame: UnsafeRawBufferPointer) -> (client: MACAddress, server: IPv4Address, serverMAC: MACAddress)? {
         guard let ethernet = try? EthernetFrame(frame), ethernet.etherType == .ipv4,
               let ip = try? IPv4Packet(ethernet.payload), ip.protocol == .udp, !ip.isFragment,
               let udp = try? UDPDatagram(ip.payload), udp.sourcePort == DHCPPacket.serverPort,
               udp.destinationPort == DHCPPacket.clientPort,
               let dhcp = try? DHCPPacket(udp.payload), dhcp.op == .bootReply else { return nil }
-        return dhcp.clientHardwareAddress
+        return (dhcp.clientHardwareAddress, ip.source, ethernet.source)
+    }
+
+    /// Gives a bound identity the server's MAC when the switch saw it on a DHCP reply from that server (lwIP's
+    /// `ETHARP_TRUST_IP_MAC`, an entry gleaned from an IP packet). Without it, N identities renewing or releasing
+    /// make the server answer N ARP requests and create N neighbour entries at once, and the kernel's neighbour
+    /// table (shared by every namespace, gc_thresh3 = 1024) refuses the excess: the server stops answering ARP.
+    private func primeServer(_ index: Int, now: Instant) {
+        let stack = stacks[index]
+        guard let server = stack.lease?.server, let mac = serverMACs[server], !stack.neighbors.contains(server) else { return }
+        stack.neighbors.update(server, mac: mac, now: now)
     }
 }
 

@@ -57,6 +57,8 @@ public final class GuestSession {
             configuration.pingInterval = options.pingInterval
             configuration.identities = options.identities?(tap.mac) ?? []
             configuration.parallel = options.parallel
+            configuration.spacing = options.spacing
+            configuration.releaseSpacing = options.releaseSpacing
             let machine = try Machine(tap: tap, configuration: configuration) { identity, event in mailbox.post(.stack(identity, event)) }
             self.machine = machine
             mac = machine.mac
@@ -186,12 +188,19 @@ public final class GuestSession {
         // The instant the lease was bound, on the process's clock (not when this line is printed).
         let boot = machine?.bootedAt ?? processStart
         let elapsed = Self.milliseconds(boot - processStart) + phases.bound.milliseconds
-        let phaseFields: [(String, JSONValue)] = [
+        var phaseFields: [(String, JSONValue)] = [
             ("discover", phases.discoverSent.map { .number($0.milliseconds) } ?? .null),
             ("offer", phases.offerReceived.map { .number($0.milliseconds) } ?? .null),
             ("request", phases.requestSent.map { .number($0.milliseconds) } ?? .null), ("ack", .number(phases.ackReceived.milliseconds)),
-            ("bound", .number(phases.bound.milliseconds)),
         ]
+        // RFC 5227 phases, only with conflict detection (--acd).
+        var probeText = ""
+        if let start = phases.probeStart, let end = phases.probeEnd, let announce = phases.announce {
+            phaseFields += [("probe_start", .number(start.milliseconds)), ("probe_end", .number(end.milliseconds)),
+                            ("announce", .number(announce.milliseconds))]
+            probeText = String(format: ", probe %.1f-%.1f, announce %.1f", start.milliseconds, end.milliseconds, announce.milliseconds)
+        }
+        phaseFields.append(("bound", .number(phases.bound.milliseconds)))
         let fields: [(String, JSONValue)] = [
             ("address", .string("\(lease.address)")), ("prefix_length", .integer(Int64(lease.prefixLength))),
             ("router", lease.router.map { .string("\($0)") } ?? .null), ("server", .string("\(lease.server)")),
@@ -199,10 +208,10 @@ public final class GuestSession {
             ("lease_seconds", .integer(lease.leaseTime.components.seconds)),
             ("phases_ms", .object(phaseFields)), ("elapsed_ms", .number(elapsed)),
         ]
-        let human = String(format: "lease: %@/%d from %@, router %@, %lld s; DISCOVER %.1f ms, OFFER %.1f, REQUEST %.1f, ACK %.1f, bound %.1f (%.1f ms since start)",
+        let human = String(format: "lease: %@/%d from %@, router %@, %lld s; DISCOVER %.1f ms, OFFER %.1f, REQUEST %.1f, ACK %.1f%@, bound %.1f (%.1f ms since start)",
                            "\(lease.address)", lease.prefixLength, "\(lease.server)", lease.router.map { "\($0)" } ?? "none",
                            lease.leaseTime.components.seconds, phases.discoverSent?.milliseconds ?? .nan, phases.offerReceived?.milliseconds ?? .nan,
-                           phases.requestSent?.milliseconds ?? .nan, phases.ackReceived.milliseconds, phases.bound.milliseconds, elapsed)
+                           phases.requestSent?.milliseconds ?? .nan, phases.ackReceived.milliseconds, probeText, phases.bound.milliseconds, elapsed)
         return EventLine("lease", fields, human: human)
     }
 
@@ -219,7 +228,7 @@ public final class GuestSession {
     /// stops the machine and deletes what this session created. Safe to call twice.
     public func shutdown() {
         if options.release, !boundIdentities.isEmpty, let machine {
-            let timeout: Duration = .milliseconds(500 + 5 * boundIdentities.count)
+            let timeout = .milliseconds(500) + max(.milliseconds(5), options.releaseSpacing * 2) * boundIdentities.count
             if machine.release(timeout: timeout) {
                 printer.note("tapvm: \(boundIdentities.count == 1 ? "lease" : "\(boundIdentities.count) leases") released")
             }

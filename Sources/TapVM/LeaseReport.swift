@@ -28,6 +28,9 @@ final class LeaseReport {
 
     let requested: Int
     var identities: [Identity]
+    /// `--client-id HEX`, the key of the lease file.
+    var clientIdentifier: [UInt8]?
+    var hostnames: [String?] = []
     /// The guest's boot on the process clock, in milliseconds since the process started (for `elapsed_ms`).
     let bootMilliseconds: Double
 
@@ -57,22 +60,23 @@ final class LeaseReport {
                 identities[index].rebound = true
             case (.renewing, .bound), (.rebinding, .bound):
                 identities[index].renewedAt = transition.at
-            case (.requesting, .initial):
-                // A DHCPNAK to the REQUEST (RFC 2131 §4.4.1), or the REQUEST given up after its retransmissions.
-                identities[index].naks += 1
             default:
                 break
             }
         case let .leaseBound(lease, phases):
             identities[index].lease = lease
             identities[index].phases = phases
+            identities[index].retransmissions = phases.retransmissions
         case let .leaseRenewed(lease):
             identities[index].lease = lease
             identities[index].renewals += 1
         case let .leaseLost(reason):
             identities[index].lease = nil
             identities[index].lastLoss = reason
-            if reason.contains("NAK") { identities[index].naks += 1 }
+        case .dhcpNAK:
+            identities[index].naks += 1
+        case .addressDeclined:
+            identities[index].declines += 1
         default:
             break
         }
@@ -84,11 +88,9 @@ final class LeaseReport {
             identities[index].sent = state.sent
             identities[index].received = state.received
             identities[index].drops = state.drops
-            // Without a count from the client: every DHCP message sent beyond the ones an exchange needs.
-            if identities[index].retransmissions == 0 {
-                let needed = identities[index].lease == nil ? 0 : 2 + identities[index].renewals
-                identities[index].retransmissions = max(0, state.sent - needed - (identities[index].naks * 2))
-            }
+            identities[index].retransmissions = state.retransmissions
+            identities[index].naks = state.naks
+            identities[index].declines = state.declines
         }
     }
 
@@ -183,6 +185,9 @@ final class LeaseReport {
             row("discover-offer", { $0.discoverSent }, { $0.offerReceived }),
             row("offer-request", { $0.offerReceived }, { $0.requestSent }),
             row("request-ack", { $0.requestSent }, { $0.ackReceived }),
+            row("ack-probe", { $0.ackReceived }, { $0.probeStart }),
+            row("probe", { $0.probeStart }, { $0.probeEnd }),
+            row("probe-announce", { $0.probeEnd }, { $0.announce }),
             row("ack-bound", { $0.ackReceived }, { $0.bound }),
             row("start-bound", { Self.start(of: $0) }, { $0.bound }),
         ].compactMap { $0 }
@@ -226,9 +231,10 @@ final class LeaseReport {
         var human = ["lease summary: \(ok ? "ok" : "FAILED"): requested \(requested), bound \(boundCount), renewed \(renewed), NAKs \(naks), declines \(declines)",
                      "DHCP messages: sent \(sent), received \(received), drops \(drops), retransmissions \(retransmissions)"]
         if !statistics.isEmpty {
-            human.append(String(format: "%-16@ %9@ %9@ %9@ %9@", "phase (ms)", "min", "avg", "max", "stddev"))
+            func pad(_ text: String, _ width: Int) -> String { text.padding(toLength: max(width, text.count), withPad: " ", startingAt: 0) }
+            human.append(pad("phase (ms)", 16) + ["min", "avg", "max", "stddev"].map { String(repeating: " ", count: 10 - $0.count) + $0 }.joined())
             for (name, s) in statistics {
-                human.append(String(format: "%-16@ %9.3f %9.3f %9.3f %9.3f", name, s.minimum, s.average, s.maximum, s.standardDeviation))
+                human.append(pad(name, 16) + String(format: "%10.3f%10.3f%10.3f%10.3f", s.minimum, s.average, s.maximum, s.standardDeviation))
             }
         }
         human.append(rate.map { String(format: "leases per second: %.1f", $0) } ?? "leases per second: -")

@@ -13,6 +13,12 @@ public struct LeaseOptions: Sendable {
     public var count = 1
     /// At most this many identities between DISCOVER and their first lease at once (`--parallel`; nil: all).
     public var parallel: Int?
+    /// New identities started per second (`--rate`, perfdhcp's `-r`); nil: as fast as `parallel` allows.
+    public var rate: Double?
+    /// RELEASEs sent per second at the end (`--release-rate`). RELEASE has no reply, so nothing paces it but this:
+    /// a burst beyond the server's socket buffer is lost and the leases stay held. Nil: 100 per second with
+    /// several identities (dnsmasq here handled about 200 per second), all at once for one.
+    public var releaseRate: Double?
     /// After binding, renew (`--renew`): at T1 when a lease cap makes T1 near, else at once, and report it.
     public var renew = false
     /// RELEASE every lease at the end and delete its lease file (`--no-release`: keep both).
@@ -24,7 +30,8 @@ public struct LeaseOptions: Sendable {
     /// How long to wait for every identity (and every renewal) before giving up.
     public var timeout: Duration = .seconds(30)
     public var pcapPath: String?
-    /// The DHCP client's settings for every identity.
+    /// The DHCP client's settings for every identity (`--acd`, `--lease-cap`, `--request-ip`, `--client-id`,
+    /// `--rapid-commit` land here). The remembered lease comes from the lease file, per identity.
     public var dhcp = DHCPClient.Configuration()
 
     public init(attachment: Attachment) { self.attachment = attachment }
@@ -40,7 +47,6 @@ public enum LeaseRunner {
         let seed = options.seed ?? entropy.next()
         let store = options.stateDirectory.map { LeaseStore(directory: $0) }
         let plan = IdentityPlan(options: options, seed: seed)
-        let remembered = RememberedLeases()
 
         var run = RunOptions(attachment: options.attachment)
         run.seed = seed
@@ -48,11 +54,15 @@ public enum LeaseRunner {
         run.pcapPath = options.pcapPath
         run.release = options.release
         run.parallel = options.parallel
+        run.spacing = options.rate.map { .nanoseconds(Int64(1e9 / $0)) } ?? .zero
+        if let releaseRate = options.releaseRate ?? (options.count > 1 ? 100 : nil) {
+            run.releaseSpacing = .nanoseconds(Int64(1e9 / releaseRate))
+        }
         run.labMode = options.count > 1 ? .passthru : .bridge
         run.identities = { cardMAC in
-            let identities = plan.configurations(cardMAC: cardMAC)
-            remembered.load(identities.map(\.mac), store: store, bootUnix: Date().timeIntervalSince1970, printer: printer)
-            return identities
+            let macs = plan.macs(cardMAC: cardMAC)
+            let remembered = plan.rememberedLeases(macs, store: store, bootUnix: Date().timeIntervalSince1970, printer: printer)
+            return plan.configurations(macs: macs, remembered: remembered)
         }
 
         let session: GuestSession
@@ -65,6 +75,8 @@ public enum LeaseRunner {
         let sinceBoot = ContinuousClock.now - (session.bootedAt ?? .now)
         let bootUnix = Date().timeIntervalSince1970 - GuestSession.milliseconds(sinceBoot) / 1000
         let report = LeaseReport(macs: plan.macs(cardMAC: session.mac), requested: options.count)
+        report.clientIdentifier = plan.rawClientIdentifier
+        report.hostnames = report.identities.indices.map(plan.hostname(_:))
         session.stackEventObserver = { identity, event in
             guard identity < report.identities.count else { return }
             report.apply(event, identity: identity)
@@ -72,7 +84,7 @@ public enum LeaseRunner {
             case let .leaseBound(lease, phases):
                 printer.print(report.leaseLine(identity, lease: lease, phases: phases, session: session))
                 save(lease, identity: identity, report: report, store: store, bootUnix: bootUnix, printer: printer)
-                if options.renew { forceRenewal(identity, lease: lease, options: options, session: session) }
+                if options.renew && options.dhcp.leaseCap == nil { forceRenewal(identity, session: session) }
             case let .leaseRenewed(lease):
                 if let line = report.renewLine(identity) { printer.print(line) }
                 save(lease, identity: identity, report: report, store: store, bootUnix: bootUnix, printer: printer)
@@ -97,7 +109,8 @@ public enum LeaseRunner {
         session.shutdown()
         if options.release, let store {
             for identity in held {
-                do { try store.remove(mac: report.identities[identity].mac) } catch { printer.note("tapvm: \(error)") }
+                do { try store.remove(mac: report.identities[identity].mac, clientIdentifier: report.clientIdentifier) }
+                catch { printer.note("tapvm: \(error)") }
             }
         }
         return finish(report, ok: done && error == nil, error: error, printer: printer, processStart: processStart)
@@ -105,8 +118,7 @@ public enum LeaseRunner {
 
     /// With `--renew` and no lease cap, the renewal is forced at once (RFC 2131 §4.4.5 lets a client extend its
     /// lease before T1); with a cap, the client waits for T1 as usual.
-    static func forceRenewal(_ identity: Int, lease: DHCPLease, options: LeaseOptions, session: GuestSession) {
-        guard lease.renewalTime > .seconds(5) else { return }
+    static func forceRenewal(_ identity: Int, session: GuestSession) {
         session.perform { stack, now in
             if let stack = stack as? StackSwitch { stack.perform(on: identity, now: now) { $0.renewNow(now: now) } }
         }
@@ -115,7 +127,8 @@ public enum LeaseRunner {
     static func save(_ lease: DHCPLease, identity: Int, report: LeaseReport, store: LeaseStore?, bootUnix: Double,
                      printer: EventPrinter) {
         guard let store else { return }
-        let record = LeaseRecord(lease: lease, mac: report.identities[identity].mac, bootUnix: bootUnix)
+        let record = LeaseRecord(lease: lease, mac: report.identities[identity].mac,
+                                 clientIdentifier: report.clientIdentifier, hostname: report.hostnames[identity], bootUnix: bootUnix)
         do { try store.write(record) } catch { printer.note("tapvm: \(error)") }
     }
 
@@ -125,9 +138,10 @@ public enum LeaseRunner {
         return stack.stacks.indices.map { index in
             let identity = stack.stacks[index]
             let drops = identity.counters.drops.filter { $0.key.rawValue.hasPrefix("DHCP") }.values.reduce(0, +)
+            let dhcp = identity.dhcpCounters
             return IdentityState(state: stack.isStarted(index) ? identity.dhcpState.rawValue : "WAITING",
                                  sent: identity.counters.dhcp.transmitted, received: identity.counters.dhcp.received,
-                                 drops: drops)
+                                 drops: drops, retransmissions: dhcp.retransmissions, naks: dhcp.naks, declines: dhcp.declines)
         }
     }
 
@@ -183,6 +197,9 @@ struct IdentityState: Sendable {
     var sent: Int
     var received: Int
     var drops: Int
+    var retransmissions: Int
+    var naks: Int
+    var declines: Int
 }
 
 /// The identities' MACs and stack configurations, from the seed. Sendable: built on the main thread, used by the
@@ -213,37 +230,46 @@ struct IdentityPlan: Sendable {
         options.count == 1 ? [cardMAC] : Self.macs(count: options.count, seed: seed, avoiding: cardMAC)
     }
 
-    func configurations(cardMAC: MACAddress) -> [StackConfiguration] {
-        macs(cardMAC: cardMAC).enumerated().map { index, mac in
-            let hostname = options.hostname.map { options.count == 1 ? $0 : "\($0)-\(index + 1)" }
-            var configuration = StackConfiguration(mac: mac, hostname: hostname)
-            configuration.dhcp = options.dhcp
-            return configuration
-        }
+    /// The client identifier as raw bytes when the user gave one in hex (`--client-id HEX`): lease files are then
+    /// keyed by it, as the server keys its lease (RFC 2131 §4.2).
+    var rawClientIdentifier: [UInt8]? {
+        if case let .raw(bytes) = options.dhcp.clientIdentifier { return bytes }
+        return nil
     }
-}
 
-/// Lease files read at start, per MAC (filled when the card is attached, before the guest boots).
-final class RememberedLeases: @unchecked Sendable {
-    private let lock = NSLock()
-    private var leases: [MACAddress: DHCPLease] = [:]
+    func hostname(_ index: Int) -> String? {
+        options.hostname.map { options.count == 1 ? $0 : "\($0)-\(index + 1)" }
+    }
 
-    func load(_ macs: [MACAddress], store: LeaseStore?, bootUnix: Double, printer: EventPrinter) {
-        guard let store else { return }
+    /// Per identity, the lease its file remembers, if still valid at `bootUnix` (RFC 2131 §3.2: INIT-REBOOT only
+    /// for a lease that has not expired). A corrupt file is one line and ignored.
+    func rememberedLeases(_ macs: [MACAddress], store: LeaseStore?, bootUnix: Double, printer: EventPrinter) -> [MACAddress: DHCPLease] {
+        guard let store else { return [:] }
+        var leases: [MACAddress: DHCPLease] = [:]
         for mac in macs {
             do {
-                guard let record = try store.read(mac: mac) else { continue }
+                guard let record = try store.read(mac: mac, clientIdentifier: rawClientIdentifier) else { continue }
                 guard record.isValid(at: bootUnix) else {
                     printer.note("tapvm: the lease of \(mac) in \(store.directory) has expired: starting afresh")
                     continue
                 }
-                lock.withLock { leases[mac] = record.lease(bootUnix: bootUnix) }
+                leases[mac] = record.lease(bootUnix: bootUnix)
             } catch {
                 printer.print(EventLine("warning", [("mac", .string("\(mac)")), ("message", .string(error.description))],
                                         human: "tapvm: \(error)"))
             }
         }
+        return leases
     }
 
-    func lease(for mac: MACAddress) -> DHCPLease? { lock.withLock { leases[mac] } }
+    func configurations(macs: [MACAddress], remembered: [MACAddress: DHCPLease]) -> [StackConfiguration] {
+        macs.enumerated().map { index, mac in
+            var configuration = StackConfiguration(mac: mac, hostname: hostname(index))
+            configuration.dhcp = options.dhcp
+            configuration.dhcp.rememberedLease = remembered[mac]
+            // Many identities: ask for broadcast replies, so the server keeps no neighbour entry per client.
+            if options.count > 1 { configuration.dhcp.requestBroadcastReplies = true }
+            return configuration
+        }
+    }
 }

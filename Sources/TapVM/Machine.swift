@@ -27,6 +27,9 @@ public struct MachineConfiguration: Sendable {
     public var identities: [StackConfiguration] = []
     /// With `identities`: how many may be between DISCOVER and their first lease at once (nil: all).
     public var parallel: Int?
+    /// With `identities`: the least time between two identities' starts, and between two RELEASEs.
+    public var spacing: Duration = .zero
+    public var releaseSpacing: Duration = .zero
 
     public init(seed: UInt64, hostname: String? = nil, pingTargets: [PingTarget] = [], pingCount: Int = 3) {
         self.seed = seed
@@ -93,7 +96,8 @@ public final class Machine: @unchecked Sendable {
                 drain = { for event in stack.drainEvents() { onEvent(0, event) } }
             } else {
                 let stacks = configuration.identities.map { NetworkStack(configuration: $0, random: random.split()) }
-                let stack = StackSwitch(stacks: stacks, parallel: configuration.parallel)
+                let stack = StackSwitch(stacks: stacks, parallel: configuration.parallel, spacing: configuration.spacing,
+                                         releaseSpacing: configuration.releaseSpacing)
                 self.stack = stack
                 drain = { for (identity, event) in stack.drainEvents() { onEvent(identity, event) } }
             }

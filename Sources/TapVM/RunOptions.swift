@@ -44,6 +44,9 @@ public struct RunOptions: Sendable {
     public var labMode: MacvtapLink.Mode = .bridge
     /// With `identities`: at most this many between DISCOVER and their first lease at once.
     public var parallel: Int?
+    /// With `identities`: the least time between two starts (`--rate`) and between two RELEASEs (`--release-rate`).
+    public var spacing: Duration = .zero
+    public var releaseSpacing: Duration = .zero
 
     public init(attachment: Attachment) { self.attachment = attachment }
 }

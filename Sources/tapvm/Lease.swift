@@ -48,6 +48,10 @@ struct Lease: ParsableCommand {
     var count = 1
     @Option(help: "At most this many identities between DISCOVER and their lease at once (default: all).")
     var parallel: Int?
+    @Option(help: ArgumentHelp("Start at most RATE identities per second (perfdhcp's -r).", valueName: "RATE"))
+    var rate: Double?
+    @Option(name: .customLong("release-rate"), help: ArgumentHelp("Send at most RATE RELEASEs per second at the end (default 100 with --count).", valueName: "RATE"))
+    var releaseRate: Double?
     @Flag(help: "After binding, renew (at T1 with --lease-cap, else at once) and report the renewal.")
     var renew = false
     @Flag(inversion: .prefixedNo, help: "RELEASE every lease at the end (and on SIGINT/SIGTERM) and delete its lease file; --no-release keeps both.")
@@ -60,6 +64,18 @@ struct Lease: ParsableCommand {
     var show = false
     @Option(help: "Seconds to wait for every identity (and renewal) before giving up.")
     var timeout = 30.0
+    @Flag(help: "RFC 5227 conflict detection: probe the offered address with ARP, DECLINE it on a conflict.")
+    var acd = false
+    @Option(name: .customLong("lease-cap"), help: ArgumentHelp("Treat leases as at most SECONDS long (T1/T2 follow), to test renewal and rebinding quickly.", valueName: "SECONDS"))
+    var leaseCap: Int?
+    @Option(name: .customLong("request-ip"), help: ArgumentHelp("Ask for ADDR in the DISCOVER (option 50).", valueName: "ADDR"))
+    var requestIP: String?
+    @Option(name: .customLong("client-id"), help: ArgumentHelp("Option 61: 'mac' (01 + MAC, the default), 'duid' (RFC 4361 IAID + DUID-LL) or the bytes in hex.", valueName: "mac|duid|HEX"))
+    var clientID = "mac"
+    @Flag(name: .customLong("rapid-commit"), help: "Ask for a two-message exchange (option 80, RFC 4039).")
+    var rapidCommit = false
+    @Option(name: .customLong("conflict-restart"), help: .hidden)
+    var conflictRestart: Double?
 
     @OptionGroup var guest: GuestOptions
     @OptionGroup var output: OutputOptions
@@ -72,8 +88,31 @@ struct Lease: ParsableCommand {
         try attach.validate()
         guard (1...65_000).contains(count) else { throw ValidationError("--count takes 1 to 65000") }
         if let parallel, parallel < 1 { throw ValidationError("--parallel takes a positive number") }
+        if let rate, !(rate >= 1 && rate <= 1_000_000) { throw ValidationError("--rate takes 1 to 1000000 per second") }
+        if let releaseRate, !(releaseRate >= 1 && releaseRate <= 1_000_000) {
+            throw ValidationError("--release-rate takes 1 to 1000000 per second")
+        }
         guard timeout > 0 && timeout <= 86_400 else { throw ValidationError("--timeout takes 0 to 86400 seconds") }
         if count > 1 && guest.mac != nil { throw ValidationError("--mac names one identity: with --count the MACs come from --seed") }
+        if let leaseCap, !(1...31_536_000).contains(leaseCap) { throw ValidationError("--lease-cap takes 1 to 31536000 seconds") }
+        if let requestIP, IPv4Address(requestIP) == nil { throw ValidationError("--request-ip takes an IPv4 address, not '\(requestIP)'") }
+        let identifier = try Self.clientIdentifier(clientID)
+        if case .raw = identifier, count > 1 {
+            throw ValidationError("--client-id HEX names one identity: with --count use 'mac' or 'duid'")
+        }
+    }
+
+    /// `--client-id`: mac, duid, or 2-255 bytes of hex (RFC 2132 §9.14).
+    static func clientIdentifier(_ text: String) throws -> DHCPClientIdentifier {
+        switch text.lowercased() {
+        case "mac": return .hardwareAddress
+        case "duid": return .duid()
+        default:
+            guard let bytes = LeaseRecord.bytes(hex: text), (2...255).contains(bytes.count) else {
+                throw ValidationError("--client-id takes 'mac', 'duid' or 2 to 255 bytes in hex, not '\(text)'")
+            }
+            return .raw(bytes)
+        }
     }
 
     func run() throws {
@@ -88,12 +127,20 @@ struct Lease: ParsableCommand {
         options.mac = guest.mac
         options.count = count
         options.parallel = parallel
+        options.rate = rate
+        options.releaseRate = releaseRate
         options.renew = renew
         options.release = release
         options.hostname = hostname
         options.stateDirectory = stateDirectory
         options.timeout = .seconds(timeout)
         options.pcapPath = output.pcap
+        options.dhcp.acd = acd
+        options.dhcp.leaseCap = leaseCap.map { .seconds($0) }
+        options.dhcp.requestedAddress = requestIP.flatMap { IPv4Address($0) }
+        options.dhcp.clientIdentifier = try Self.clientIdentifier(clientID)
+        options.dhcp.rapidCommit = rapidCommit
+        if let conflictRestart { options.dhcp.conflictRestartDelay = .milliseconds(Int64(conflictRestart * 1000)) }
         let status = LeaseRunner.lease(options, printer: printer, processStart: processStart)
         if status != 0 { throw ExitCode(status) }
     }
