@@ -16,7 +16,9 @@ struct AttachOptions: ParsableArguments {
 
     var isGiven: Bool { interface != nil || tapFD != nil || lab != nil }
 
-    func validate() throws {
+    /// Exactly one attachment. Not `validate()`: ArgumentParser would run that for `lease --show` too, which
+    /// takes none.
+    func check() throws {
         let attachments = [interface != nil, tapFD != nil, lab != nil].filter { $0 }.count
         guard attachments == 1 else {
             throw ValidationError("say where to attach: exactly one of --interface NAME [--netns NS], --tap-fd N, --lab [NAME]")
@@ -85,7 +87,7 @@ struct Lease: ParsableCommand {
             guard !attach.isGiven else { throw ValidationError("--show reads lease files: give no ATTACH option") }
             return
         }
-        try attach.validate()
+        try attach.check()
         guard (1...65_000).contains(count) else { throw ValidationError("--count takes 1 to 65000") }
         if let parallel, parallel < 1 { throw ValidationError("--parallel takes a positive number") }
         if let rate, !(rate >= 1 && rate <= 1_000_000) { throw ValidationError("--rate takes 1 to 1000000 per second") }

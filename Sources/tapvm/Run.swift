@@ -28,7 +28,7 @@ struct Run: ParsableCommand {
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        try attach.validate()
+        try attach.check()
         if let exitAfter, exitAfter != "lease", Double(exitAfter).map({ $0 > 0 && $0 <= 31_536_000 }) != true {
             throw ValidationError("--exit-after takes 'lease' or a number of seconds up to a year, not '\(exitAfter)'")
         }
