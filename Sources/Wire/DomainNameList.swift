@@ -35,8 +35,8 @@ enum DomainNameList {
     }
 
     /// The names in `area`. Zero bytes between names (the padding of RFC 8106 §5.2) are skipped. Throws
-    /// `.malformed` for a compression pointer or reserved label type, or a name that runs past the area or over
-    /// 255 bytes.
+    /// `.malformed` for a compression pointer or reserved label type, a name that runs past the area or over
+    /// 255 bytes, or a label holding a dot or invalid UTF-8 (which dotted text could not carry back).
     static func decode(_ area: UnsafeRawBufferPointer, format: String) throws(WireError) -> [String] {
         var names: [String] = []
         var index = 0
@@ -56,7 +56,12 @@ enum DomainNameList {
                 guard index + 1 + length <= area.count else {
                     throw .malformed(format: format, field: "domainName", detail: "label at \(index) runs past the end")
                 }
-                labels.append(String(decoding: area.rebased(index + 1 ..< index + 1 + length), as: UTF8.self))
+                let label = area.rebased(index + 1 ..< index + 1 + length)
+                // A dot inside a label or invalid UTF-8 could not be written back as the same dotted text.
+                guard !label.contains(UInt8(ascii: ".")), let text = String(validating: label, as: UTF8.self) else {
+                    throw .malformed(format: format, field: "domainName", detail: "label at \(index) holds a dot or invalid UTF-8")
+                }
+                labels.append(text)
                 index += 1 + length
                 guard index - start <= 255 else {
                     throw .malformed(format: format, field: "domainName", detail: "name at \(start) over 255 bytes")

@@ -159,6 +159,9 @@ public enum NDPOption: Equatable, Hashable, Sendable {
         case .dnsSearchList:
             try requireUnits(units >= 2, "at least 2 (RFC 8106 §5.2)")
             let names = try DomainNameList.decode(option.rebased(8 ..< option.count), format: "NDP option DNSSL")
+            guard !names.isEmpty else {
+                throw .malformed(format: "NDP option DNSSL", field: "domainNames", detail: "none (RFC 8106 §5.2 needs one)")
+            }
             return .dnsSearchList(lifetime: option.bigEndian(UInt32.self, at: 4), domainNames: names)
         default:
             return .other(type: type, data: Array(option.rebased(2 ..< option.count)))

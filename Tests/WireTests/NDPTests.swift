@@ -171,6 +171,12 @@ struct NDPTests {
                 .emit(into: $0, source: Fixture.routerLinkLocal, destination: .allNodes)
         }
         #expect(Array(encoded[16...]) == dnssl)
+        expectMalformed(field: "domainNames") {
+            try withBytes(base + [31, 2, 0, 0, 0, 0, 0, 1] + [UInt8](repeating: 0, count: 8)) { _ = try RouterAdvertisementPacket($0).options() }
+        }
+        var dotted = dnssl
+        dotted[10] = UInt8(ascii: ".")
+        expectMalformed(field: "domainName") { try withBytes(base + dotted) { _ = try RouterAdvertisementPacket($0).options() } }
         var compressed = dnssl
         compressed[8] = 0xC0
         expectMalformed(field: "domainName") { try withBytes(base + compressed) { _ = try RouterAdvertisementPacket($0).options() } }
