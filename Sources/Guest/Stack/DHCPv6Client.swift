@@ -269,9 +269,10 @@ public struct DHCPv6Client: Sendable {
     }
 
     /// Gives the addresses back: they are reported lost at once (RFC 8415 §18.2.7: "MUST stop using all of the
-    /// addresses being released") and one Release is queued for the next `poll`; later polls retransmit it
+    /// addresses being released") and one Release replaces anything queued for the next `poll`; later polls retransmit it
     /// (REL_TIMEOUT, REL_MAX_RC 4) until a Reply, then RELEASED. Without a binding the client just stops.
     public mutating func release(now: Instant) {
+        queued.removeAll()
         guard let lease, !lease.addresses.isEmpty else {
             self.lease = nil
             exchange = nil
@@ -431,7 +432,10 @@ public struct DHCPv6Client: Sendable {
         queued.append(Outgoing(message: message, destination: target.unicast ?? Self.allServers))
     }
 
+    /// A new Solicit exchange at once (no initial delay: only the first Solicit on the interface waits); any
+    /// address still held is given up first.
     mutating func restartSolicit(now: Instant) {
+        dropLease(reason: "binding abandoned", now: now)
         beginExchange(.soliciting, now: now)
     }
 
