@@ -88,7 +88,7 @@ public struct CaptureSidecar: Codable, Equatable, Sendable {
         let path = Self.path(for: capture)
         do {
             let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
             var data = try encoder.encode(self)
             data.append(0x0a)
             let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)

@@ -109,7 +109,7 @@ public struct CaptureOptions: Sendable, Equatable {
     /// Megabytes (10^6 bytes) per file before rotating to FILE.1, FILE.2, ...; nil for one file.
     public var limitMegabytes: Int?
 
-    public init(path: String, point: CapturePoint = .wire, limitMegabytes: Int? = nil) {
+    public init(path: String, point: CapturePoint = .guest, limitMegabytes: Int? = nil) {
         self.path = path
         self.point = point
         self.limitMegabytes = limitMegabytes

@@ -20,7 +20,7 @@ public struct MachineConfiguration: Sendable {
     public var queueSize: UInt16 = 256
     /// Where to capture (pcap, LINKTYPE_ETHERNET), if anywhere; `pcapPoint` says which side (`CapturePoint`).
     public var pcapPath: String?
-    public var pcapPoint: CapturePoint = .wire
+    public var pcapPoint: CapturePoint = .guest
     /// Rotate the capture every this many megabytes (FILE, FILE.1, ...).
     public var pcapLimitMegabytes: Int?
     /// The run's seed as the user knows it (`--seed`), for the capture sidecar; `seed` derives from it.

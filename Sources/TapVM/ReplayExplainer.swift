@@ -83,7 +83,7 @@ public enum ReplayExplainer {
 
     static func describe(_ event: StackEvent) -> String {
         switch event {
-        case let .dhcp(transition): "DHCP \(transition)"
+        case let .dhcp(transition): "\(transition)"
         case let .leaseBound(lease, _):
             "lease bound \(lease.address)/\(lease.prefixLength) from \(lease.server) for \(lease.leaseTime.components.seconds) s"
         case let .leaseRenewed(lease): "lease renewed \(lease.address) for \(lease.leaseTime.components.seconds) s"

@@ -34,7 +34,7 @@ public struct RunOptions: Sendable {
     public var leaseTimeout: Duration = .seconds(30)
     public var pcapPath: String?
     /// Which side `pcapPath` captures (`--pcap-point`), and the rotation size in megabytes (`--pcap-limit`).
-    public var pcapPoint: CapturePoint = .wire
+    public var pcapPoint: CapturePoint = .guest
     public var pcapLimitMegabytes: Int?
 
     public init(attachment: Attachment) { self.attachment = attachment }

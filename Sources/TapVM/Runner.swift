@@ -47,7 +47,7 @@ public enum Runner {
 
     /// `tapvm demo`: lab up, guest boots, lease, the guest pings the router, the server namespace pings the guest,
     /// the lab torn down (even on failure or Ctrl-C), and only then the summary, so that `ok` covers the teardown.
-    public static func demo(labName: String?, seed: UInt64?, pcapPath: String? = nil, pcapPoint: CapturePoint = .wire,
+    public static func demo(labName: String?, seed: UInt64?, pcapPath: String? = nil, pcapPoint: CapturePoint = .guest,
                             pcapLimitMegabytes: Int? = nil, printer: EventPrinter,
                             processStart: ContinuousClock.Instant) -> Int32 {
         let interrupted = Atomic<Bool>(false)

@@ -49,7 +49,7 @@ struct OutputOptions: ParsableArguments {
     var pcap: String?
 
     @Option(name: .customLong("pcap-point"), help: ArgumentHelp("wire: frames crossing the tap fd; guest: what the driver hands the stack and what it sends (exact guest times, for replay); both: FILE and FILE's .guest twin.", valueName: "wire|guest|both"))
-    var pcapPoint: CapturePoint = .wire
+    var pcapPoint: CapturePoint = .guest
 
     @Option(name: .customLong("pcap-limit"), help: ArgumentHelp("Rotate the capture every MB megabytes: FILE, FILE.1, FILE.2, ...", valueName: "MB"))
     var pcapLimit: Int?
