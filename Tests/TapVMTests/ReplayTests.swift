@@ -150,3 +150,27 @@ struct ReplayTests {
         #expect(CapturePoint.guestPath(for: "run") == "run.guest")
     }
 }
+
+struct ReplayBenchmarkTests {
+    /// The benchmark's capture is what it claims: the guest leases from it, answers the ARP requests for its
+    /// address (1 in 100) and drops the rest as not for it.
+    @Test func theSyntheticCaptureLeasesAndIsMostlyDropped() throws {
+        let path = NSTemporaryDirectory() + "tvmt-bench-\(getpid()).pcap"
+        defer { unlink(path) }
+        try ReplayBenchmark.writeCapture(to: path, frames: 1002, seed: 5)
+        var guest = ReplayGuest(mac: ReplayBenchmark.guestMAC, stackSeed: 5,
+                                configuration: StackConfiguration(mac: ReplayBenchmark.guestMAC))
+        guest.bootTime = ReplayBenchmark.bootTime
+        var sent: [String] = []
+        let replayer = Replayer(guest: guest, onTransmit: { _, frame in sent.append(FrameFields(frame).kind) })
+        let reader = try PcapReader(path: path)
+        while try reader.withNextFrame({ stamp, frame, _ in replayer.feed(timestamp: stamp, frame: frame) }) {}
+        replayer.finish()
+        #expect(replayer.framesIn == 1002 && replayer.delivered == 1002)
+        #expect(replayer.stack.lease?.address == ReplayBenchmark.leased)
+        #expect(sent.filter { $0 == "ARP reply" }.count == 10)
+        #expect(Array(sent.prefix(2)) == ["DHCPDISCOVER", "DHCPREQUEST"])
+        let result = try ReplayBenchmark.replay(path: path, seed: 5)
+        #expect(result.frames == 1002 && result.framesOut == sent.count)
+    }
+}
