@@ -33,6 +33,8 @@ public enum DropReason: String, Sendable, CaseIterable, Hashable {
     case dhcpWrongTransaction = "DHCP wrong xid"
     case dhcpWrongHardwareAddress = "DHCP wrong chaddr"
     case dhcpUnexpected = "DHCP unexpected message"
+    /// An OFFER or rapid-commit ACK of an address the client declined or gave up after a conflict (RFC 5227).
+    case dhcpDeclinedAddress = "DHCP offer of a declined address"
     case encodeFailed = "encode failed"
     /// An outgoing frame found the transmit queue full (`TransmitQueue.capacity`).
     case transmitQueueOverflow = "transmit queue overflow"
