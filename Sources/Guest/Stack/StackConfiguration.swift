@@ -24,6 +24,8 @@ public struct StackConfiguration: Sendable {
     public var pingTimeout: Duration = .seconds(1)
     /// The DHCP client's timings (retransmission, retries).
     public var dhcp = DHCPClient.Configuration()
+    /// The IPv6 host side (link-local, DAD, MLDv2, router discovery, SLAAC, ping6); on by default.
+    public var ipv6 = IPv6Configuration()
 
     public init(mac: MACAddress, hostname: String? = nil, pingTargets: [PingTarget] = [], pingCount: Int = 3) {
         self.mac = mac
