@@ -95,7 +95,8 @@ extension NetworkStack {
             emitIPv6(.pingsFinished(target: target, sent: 0, received: 0), now: now)
             return
         }
-        ipv6.pinger.start(target: target, count: count, identifier: UInt16.random(in: .min ... .max, using: &ipv6.random), now: now)
+        let identifier = UInt16.random(in: .min ... .max, using: &ipv6.random)
+        ipv6.pinger.start(target: target, count: count, identifier: identifier, now: now)
         runPinger6(now: now)
     }
 
@@ -119,6 +120,8 @@ extension NetworkStack {
     /// and expiries, ping6.
     func runIPv6(now: Instant) {
         guard ipv6.running, !ipv6.disabled else { return }
+        // MLD first: a group joined for a tentative address is reported before its DAD probe (RFC 4862 §5.4.2).
+        runMLD(now: now)
         let due = ipv6.addresses.poll(now: now)
         for address in due.probes { sendDuplicateAddressProbe(for: address, now: now) }
         for change in due.changes { addressChanged(change, now: now) }
@@ -137,6 +140,8 @@ extension NetworkStack {
         reportFlagsIfChanged(now: now)
         startPendingPings6(now: now)
         runPinger6(now: now)
+        guard !ipv6.disabled else { return }
+        runMLD(now: now)
     }
 
     /// Appends `.ipv6(event)` and tells the observer.
@@ -186,6 +191,8 @@ extension NetworkStack {
     /// One IPv6 frame (already accepted by destination MAC). RFC 8200 §3, §4; RFC 4862 §5.4 (a tentative address
     /// receives only NS and NA).
     func receiveIPv6(_ ethernet: EthernetFrame, now: Instant) {
+        // IPv6 off in the configuration: the EtherType is one the stack does not speak.
+        guard ipv6.configuration.enabled else { return drop(.unsupportedEtherType) }
         counters.ipv6.received += 1
         guard ipv6.running else { return drop(.ipv6Disabled) }
         guard !ipv6.disabled else { return drop(.ipv6Disabled) }

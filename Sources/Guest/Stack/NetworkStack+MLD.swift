@@ -17,7 +17,10 @@ extension NetworkStack {
     /// Sends the due reports: type 143 to ff02::16, hop limit 1, a Router Alert hop-by-hop option, from our
     /// link-local address or `::` while it is tentative. RFC 3810 §5, §5.2.13, §5.2.14.
     func runMLD(now: Instant) {
-        for report in ipv6.multicast.poll(now: now, random: &ipv6.random) {
+        var random = ipv6.random
+        let reports = ipv6.multicast.poll(now: now, random: &random)
+        ipv6.random = random
+        for report in reports {
             let source = ipv6.linkLocalAddress ?? .unspecified
             let destination = IPv6Address.allMLDv2Routers
             counters.mld.transmitted += 1
@@ -39,8 +42,10 @@ extension NetworkStack {
         let group = query.multicastAddress
         guard group.isUnspecified || group.isMulticast else { return drop(.mldInvalid) }
         counters.ipv6Consumed += 1
+        var random = ipv6.random
         ipv6.multicast.receiveQuery(group: group, sources: query.sources, maximumResponseDelay: query.maximumResponseDelay,
-                                    now: now, random: &ipv6.random)
+                                    now: now, random: &random)
+        ipv6.random = random
         runMLD(now: now)
     }
 }

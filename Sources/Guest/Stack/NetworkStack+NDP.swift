@@ -130,7 +130,8 @@ extension NetworkStack {
             let base = Duration.milliseconds(Int64(advertisement.reachableTime))
             if base != ipv6.baseReachableTime {
                 ipv6.baseReachableTime = base
-                ipv6.neighbors.reachableTime = IPv6State.randomized(base, using: &ipv6.random)
+                let reachable = IPv6State.randomized(base, using: &ipv6.random)
+                ipv6.neighbors.reachableTime = reachable
             }
         }
         if advertisement.retransTimer != 0 {
