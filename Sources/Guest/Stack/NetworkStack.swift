@@ -49,6 +49,9 @@ public final class NetworkStack: FrameStack {
     /// The DHCP client's state.
     public var dhcpState: DHCPClient.State { dhcpClient.state }
 
+    /// The DHCP client's NAK, DECLINE, retransmission and conflict counts.
+    public var dhcpCounters: DHCPClient.Counters { dhcpClient.counters }
+
     /// Events since the last call, in order.
     public func drainEvents() -> [StackEvent] {
         defer { events.removeAll() }
@@ -142,6 +145,7 @@ public final class NetworkStack: FrameStack {
             }
             sendDHCP(outgoing, now: now)
         }
+        for probe in dhcpClient.drainARP() { sendARP(probe, to: .broadcast) }
         for event in dhcpClient.drainEvents() {
             switch event {
             case let .transition(transition):
@@ -157,6 +161,14 @@ public final class NetworkStack: FrameStack {
                 setInterface(nil, keepingNeighbor: releaseServer)
                 events.append(.leaseLost(reason: reason))
                 events += pinger.stopAll()
+            case let .nak(state, server, message):
+                events.append(.dhcpNAK(state: state, server: server, message: message))
+            case let .declined(address, reason):
+                events.append(.addressDeclined(address, reason: reason))
+            case let .conflictDefended(address, other):
+                events.append(.conflictDefended(address, by: other))
+            case let .ipv6OnlyPreferred(wait):
+                events.append(.ipv6OnlyPreferred(wait: wait))
             }
         }
     }

@@ -33,6 +33,8 @@ public enum DropReason: String, Sendable, CaseIterable, Hashable {
     case dhcpWrongTransaction = "DHCP wrong xid"
     case dhcpWrongHardwareAddress = "DHCP wrong chaddr"
     case dhcpUnexpected = "DHCP unexpected message"
+    /// An OFFER or rapid-commit ACK of an address the client declined or gave up after a conflict (RFC 5227).
+    case dhcpDeclinedAddress = "DHCP offer of a declined address"
     case encodeFailed = "encode failed"
     // IPv6 (RFC 8200, RFC 4443, RFC 4861, RFC 4862, RFC 3810)
     /// IPv6 is off in the configuration, not started, or disabled by a duplicate link-local address.
