@@ -39,7 +39,9 @@ public final class NetworkStack: FrameStack {
         nextIdentification = UInt16.random(in: .min ... .max, using: &random)
         pinger = ICMPEcho(interval: configuration.pingInterval, timeout: configuration.pingTimeout)
         ipv6 = IPv6State(configuration: configuration.ipv6, mac: configuration.mac, pingInterval: configuration.pingInterval,
-                         pingTimeout: configuration.pingTimeout, random: random.split())
+                         pingTimeout: configuration.pingTimeout,
+                         // Drawn only with IPv6 on, so an IPv4-only guest's bytes do not depend on it.
+                         random: configuration.ipv6.enabled ? random.split() : SeededGenerator(seed: 0))
         self.random = random
     }
 
