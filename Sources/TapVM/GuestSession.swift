@@ -156,6 +156,8 @@ public final class GuestSession {
             printer.print(pingLine(direction: "guest-to-lan", target: "\(target)", sent: sent, received: received, average: average))
         case .dhcp, .dhcpNAK, .addressDeclined, .conflictDefended, .ipv6OnlyPreferred:
             break
+        case .ipv6:
+            break  // IPv6 reporting is the lead's (issue 5): addresses, routers, multicast groups, ping6
         }
     }
 
