@@ -54,6 +54,9 @@ public final class GuestSession {
             var configuration = MachineConfiguration(seed: generator.next(), hostname: options.hostname,
                                                      pingTargets: options.pingTargets, pingCount: options.pingCount)
             configuration.pcapPath = options.pcapPath
+            configuration.pcapPoint = options.pcapPoint
+            configuration.pcapLimitMegabytes = options.pcapLimitMegabytes
+            configuration.recordedSeed = seed
             configuration.pingInterval = options.pingInterval
             configuration.identities = options.identities?(tap.mac) ?? []
             configuration.parallel = options.parallel
@@ -181,6 +184,8 @@ public final class GuestSession {
             printer.print(pingLine(direction: "guest-to-lan", target: "\(target)", sent: sent, received: received, average: average))
         case .dhcp, .dhcpNAK, .addressDeclined, .conflictDefended, .ipv6OnlyPreferred:
             break
+        case .ipv6:
+            break  // IPv6 reporting is the lead's (issue 5): addresses, routers, multicast groups, ping6
         }
     }
 

@@ -59,6 +59,8 @@ public enum LeaseRunner {
             run.releaseSpacing = .nanoseconds(Int64(1e9 / releaseRate))
         }
         run.labMode = options.count > 1 ? .passthru : .bridge
+        // The guest capture point holds one stack's frames; with many identities the fd side sees them all.
+        if options.count > 1 { run.pcapPoint = .wire }
         run.identities = { cardMAC in
             let macs = plan.macs(cardMAC: cardMAC)
             let remembered = plan.rememberedLeases(macs, store: store, bootUnix: Date().timeIntervalSince1970, printer: printer)

@@ -20,7 +20,7 @@ public struct MachineConfiguration: Sendable {
     /// Guest memory: rings and buffers for two 256-entry queues fit in well under 2 MiB.
     public var memorySize = 4 << 20
     public var queueSize: UInt16 = 256
-    /// Where to capture the frames crossing the fd (pcap, LINKTYPE_ETHERNET), if anywhere.
+    /// Where to capture (pcap, LINKTYPE_ETHERNET), if anywhere; `pcapPoint` says which side (`CapturePoint`).
     public var pcapPath: String?
     /// Many guests on the one card (`tapvm lease --count N`): one `NetworkStack` per entry behind a `StackSwitch`,
     /// each with its own MAC. Empty: one stack on the card's MAC, built from the fields above.
@@ -30,6 +30,11 @@ public struct MachineConfiguration: Sendable {
     /// With `identities`: the least time between two identities' starts, and between two RELEASEs.
     public var spacing: Duration = .zero
     public var releaseSpacing: Duration = .zero
+    public var pcapPoint: CapturePoint = .guest
+    /// Rotate the capture every this many megabytes (FILE, FILE.1, ...).
+    public var pcapLimitMegabytes: Int?
+    /// The run's seed as the user knows it (`--seed`), for the capture sidecar; `seed` derives from it.
+    public var recordedSeed: UInt64?
 
     public init(seed: UInt64, hostname: String? = nil, pingTargets: [PingTarget] = [], pingCount: Int = 3) {
         self.seed = seed
@@ -64,6 +69,10 @@ public final class Machine: @unchecked Sendable {
     public private(set) var bootedAt: ContinuousClock.Instant?
     private let clock: MonotonicClock
     private let backend: TapBackend
+    /// The stack as the vCPU sees it: behind the guest capture point, which also records start and release.
+    /// Nil with many identities (`configuration.identities`): the `StackSwitch` is then the vCPU's stack.
+    private let guestStack: GuestCapture?
+    private let captures: CaptureSet
     private let deviceThread: DeviceThread
     private let vcpu: VCPU
     private var running = false
@@ -75,8 +84,13 @@ public final class Machine: @unchecked Sendable {
         transport = Transport(deviceFeatures: NetDevice.offeredFeatures,
                               maximumQueueSize: configuration.queueSize, config: VirtioNetConfig(mac: tap.mac))
         do {
-            let capture = try configuration.pcapPath.map { path throws(PcapError) in try PcapWriter(path: path) }
-            backend = TapBackend(tap: tap, capture: capture)
+            clock = MonotonicClock()
+            // The wall time of the guest's boot (its clock's zero): guest-point records are stamped from it.
+            let bootTime = PcapTimestamp.now().adding(nanoseconds: -clock.now().nanoseconds)
+            captures = try CaptureSet(options: configuration.pcapPath.map {
+                CaptureOptions(path: $0, point: configuration.pcapPoint, limitMegabytes: configuration.pcapLimitMegabytes)
+            }, bootTime: bootTime)
+            backend = TapBackend(tap: tap, capture: captures.wire)
             let interrupt = try InterruptLine()
             let receiveDoorbell = try Doorbell(queueIndex: 0)
             let transmitDoorbell = try Doorbell(queueIndex: 1)
@@ -85,25 +99,40 @@ public final class Machine: @unchecked Sendable {
             driver = try VirtioNetDriver(memory: memory, transport: transport, rxDoorbell: receiveDoorbell,
                                          txDoorbell: transmitDoorbell, interrupt: interrupt, queueSize: configuration.queueSize)
             mac = driver.macAddress ?? tap.mac
-            var random = SeededGenerator(seed: configuration.seed)
             let drain: () -> Void
+            let vcpuStack: FrameStack
             if configuration.identities.isEmpty {
                 var stackConfiguration = StackConfiguration(mac: mac, hostname: configuration.hostname,
                                                             pingTargets: configuration.pingTargets, pingCount: configuration.pingCount)
                 stackConfiguration.pingInterval = configuration.pingInterval
-                let stack = NetworkStack(configuration: stackConfiguration, random: random)
+                let stack = NetworkStack(configuration: stackConfiguration, random: SeededGenerator(seed: configuration.seed))
                 self.stack = stack
+                let guestStack = GuestCapture(stack: stack, writer: captures.guest, bootTime: bootTime)
+                self.guestStack = guestStack
+                if !captures.isEmpty {
+                    captures.describe(CaptureSidecar(
+                        point: configuration.pcapPoint, seed: configuration.recordedSeed.map { "\($0)" },
+                        stackSeed: "\(configuration.seed)", mac: "\(mac)", hostname: configuration.hostname,
+                        pingTargets: configuration.pingTargets.map(CaptureSidecar.text), pingCount: configuration.pingCount,
+                        pingIntervalNanoseconds: stackConfiguration.pingInterval.nanoseconds,
+                        pingTimeoutNanoseconds: stackConfiguration.pingTimeout.nanoseconds,
+                        bootTime: "\(bootTime)"))
+                }
+                vcpuStack = guestStack
                 drain = { for event in stack.drainEvents() { onEvent(0, event) } }
             } else {
+                // Many identities: no guest capture point (it holds one stack's frames); the wire point sees them all.
+                var random = SeededGenerator(seed: configuration.seed)
                 let stacks = configuration.identities.map { NetworkStack(configuration: $0, random: random.split()) }
                 let stack = StackSwitch(stacks: stacks, parallel: configuration.parallel, spacing: configuration.spacing,
                                          releaseSpacing: configuration.releaseSpacing)
                 self.stack = stack
+                guestStack = nil
+                vcpuStack = stack
                 drain = { for (identity, event) in stack.drainEvents() { onEvent(identity, event) } }
             }
             // Runs on the vCPU thread, the only thread that touches the stack.
-            clock = MonotonicClock()
-            vcpu = try VCPU(driver: driver, stack: stack, clock: clock, interrupt: interrupt, onIdle: drain)
+            vcpu = try VCPU(driver: driver, stack: vcpuStack, clock: clock, interrupt: interrupt, onIdle: drain)
         } catch {
             throw .guest("cannot build the machine: \(error)")
         }
@@ -133,7 +162,7 @@ public final class Machine: @unchecked Sendable {
         let clock = self.clock
         let deadline = ContinuousClock.now + timeout
         guard stack is StackSwitch else {
-            vcpu.perform { stack in (stack as? NetworkStack)?.release(now: clock.now()) }
+            vcpu.perform { stack in (stack as? GuestCapture)?.release(now: clock.now()) }
             while ContinuousClock.now < deadline {
                 if device.counters.snapshot().txFrames > before { return true }
                 usleep(2_000)
@@ -192,7 +221,10 @@ public final class Machine: @unchecked Sendable {
             running = false
             stopped = vcpu.stop() && deviceThread.stop()
         }
-        try? backend.capture?.close()
+        // Flushed and closed on every way out (SIGINT/SIGTERM reach here through GuestSession.shutdown), so a
+        // stopped run leaves readable files; the sidecars get the guest's start, release and stop instants.
+        let instants = guestStack?.instants.withLock { $0 } ?? GuestCapture.Instants()
+        captures.close(start: instants.start, release: instants.release, stop: clock.now())
         if stopped { tap.close() }
     }
 
@@ -210,6 +242,8 @@ public final class Machine: @unchecked Sendable {
         return "device: rx \(c.rxFrames) frames/\(c.rxBytes) B, tx \(c.txFrames) frames/\(c.txBytes) B, " +
             "no-buffer \(c.rxNoBuffer), truncated \(c.rxTruncated), errors rx \(c.rxErrors)/tx \(c.txErrors)/queue \(c.queueErrors), " +
             "interrupts \(c.interruptsRaised), doorbells \(c.doorbells)" +
-            (backend.capture.map { ", captured to \($0.path) (\(backend.captureErrors.load(ordering: .relaxed)) write errors)" } ?? "")
+            ([captures.wire, captures.guest].compactMap { $0 }.map {
+                ", captured \($0.framesWritten) frames to \($0.files.joined(separator: " "))"
+            }.joined()) + (captures.isEmpty ? "" : " (\(backend.captureErrors.load(ordering: .relaxed)) write errors)")
     }
 }

@@ -47,6 +47,9 @@ public struct RunOptions: Sendable {
     /// With `identities`: the least time between two starts (`--rate`) and between two RELEASEs (`--release-rate`).
     public var spacing: Duration = .zero
     public var releaseSpacing: Duration = .zero
+    /// Which side `pcapPath` captures (`--pcap-point`), and the rotation size in megabytes (`--pcap-limit`).
+    public var pcapPoint: CapturePoint = .guest
+    public var pcapLimitMegabytes: Int?
 
     public init(attachment: Attachment) { self.attachment = attachment }
 }

@@ -26,6 +26,8 @@ public final class NetworkStack: FrameStack {
     var icmpErrorLimiter = ICMPErrorRateLimiter()
     /// Whether `configuration.pingTargets` were started (at the first bind).
     var configuredPingsStarted = false
+    /// The IPv6 host side (NetworkStack+IPv6.swift).
+    var ipv6: IPv6State
 
     /// A stack for the guest with `configuration`; `random` seeds the DHCP client, the IPv4 identification and the
     /// ICMP identifiers.
@@ -36,6 +38,10 @@ public final class NetworkStack: FrameStack {
                                 configuration: configuration.dhcp, random: random.split())
         nextIdentification = UInt16.random(in: .min ... .max, using: &random)
         pinger = ICMPEcho(interval: configuration.pingInterval, timeout: configuration.pingTimeout)
+        ipv6 = IPv6State(configuration: configuration.ipv6, mac: configuration.mac, pingInterval: configuration.pingInterval,
+                         pingTimeout: configuration.pingTimeout,
+                         // Drawn only with IPv6 on, so an IPv4-only guest's bytes do not depend on it.
+                         random: configuration.ipv6.enabled ? random.split() : SeededGenerator(seed: 0))
         self.random = random
     }
 
@@ -60,6 +66,7 @@ public final class NetworkStack: FrameStack {
     public func start(now: Instant) {
         dhcpClient.start(now: now)
         runDHCP(now: now)
+        startIPv6(now: now)
     }
 
     /// Demultiplexes one received frame by destination MAC and EtherType; anything not for us is a counted drop.
@@ -68,12 +75,13 @@ public final class NetworkStack: FrameStack {
         let ethernet: EthernetFrame
         do { ethernet = try EthernetFrame(frame) } catch { return drop(.ethernetMalformed) }
         let destination = ethernet.destination
-        if destination != configuration.mac && !destination.isBroadcast {
+        if destination != configuration.mac && !destination.isBroadcast && !multicastMACs.contains(destination) {
             return drop(destination.isMulticast ? .multicastNotJoined : .notOurMAC)
         }
         switch ethernet.etherType {
         case .arp: receiveARP(ethernet.payload, now: now)
         case .ipv4: receiveIPv4(ethernet.payload, linkLayerBroadcast: destination.isBroadcast, now: now)
+        case .ipv6: receiveIPv6(ethernet, now: now)
         default: drop(.unsupportedEtherType)
         }
     }
@@ -83,11 +91,12 @@ public final class NetworkStack: FrameStack {
         runDHCP(now: now)
         runNeighbors(now: now)
         runPinger(now: now)
+        runIPv6(now: now)
     }
 
     /// The earliest of the DHCP client's, the ARP cache's and the pinger's deadlines.
     public func nextDeadline() -> Instant? {
-        [dhcpClient.nextDeadline, neighbors.nextDeadline, pinger.nextDeadline].compactMap { $0 }.min()
+        [dhcpClient.nextDeadline, neighbors.nextDeadline, pinger.nextDeadline, ipv6Deadline].compactMap { $0 }.min()
     }
 
     public func dequeueTransmit() -> [UInt8]? {

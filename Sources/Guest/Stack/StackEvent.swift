@@ -22,4 +22,6 @@ public enum StackEvent: Sendable, Equatable {
     case pingReply(target: IPv4Address, sequence: UInt16, roundTrip: Duration)
     case pingTimeout(target: IPv4Address, sequence: UInt16)
     case pingsFinished(target: IPv4Address, sent: Int, received: Int)
+    /// Everything IPv6: addresses and DAD, routers, multicast groups, M/O flags, ping6.
+    case ipv6(IPv6Event)
 }
