@@ -131,6 +131,7 @@ struct LeaseIntegrationTests {
     func aRememberedAddressOutsideThePoolIsNAKedAndACorruptFileIgnored() throws {
         try Self.withLab { lab, state in
             let first = try Self.lease(lab, ["--seed", "13", "--state-dir", state, "--no-release"])
+            try #require(first.status == 0, "\(first.stderr)")
             let macText = try #require(Self.events(first.events, "lease").first?["mac"] as? String)
             let mac = try #require(MACAddress(macText))
             let store = LeaseStore(directory: state)
@@ -199,6 +200,7 @@ struct LeaseIntegrationTests {
     func aConflictMakesTheGuestDeclineAndTakeAnotherAddress() throws {
         try Self.withLab { lab, state in
             let first = try Self.lease(lab, ["--seed", "14", "--state-dir", state + "-1", "--no-release"])
+            try #require(first.status == 0, "\(first.stderr)")
             defer { try? FileManager.default.removeItem(atPath: state + "-1") }
             let taken = try #require(Self.events(first.events, "lease").first?["address"] as? String)
             // Another host on the segment now uses that address: a bridge-mode macvlan beside the guest's bridge-mode
