@@ -17,7 +17,7 @@ struct TapVMCommand: ParsableCommand {
             The host side emulates a virtio-net card over the fd (descriptor rings in guest memory, a doorbell, \
             an interrupt line); the guest side is a small network stack that drives it.
             """,
-        subcommands: [Demo.self, Run.self, Lab.self])
+        subcommands: [Demo.self, Run.self, Lab.self, Bench.self])
 
     /// `--lab` takes an optional name (`--lab` alone means the default lab); ArgumentParser options always take a
     /// value, so a bare `--lab` is rewritten to `--lab=tapvm` before parsing.
