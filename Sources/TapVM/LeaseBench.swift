@@ -29,11 +29,43 @@ public enum LeaseBench {
     /// One timed run.
     struct Run {
         var milliseconds: Double?
-        /// tapvm only: DISCOVER sent to lease bound, from its lease line.
-        var exchangeMilliseconds: Double?
+        /// tapvm only: where its time went, from its lease line.
+        var phases: TapVMPhases?
         var error: String?
 
-        static func failed(_ error: String) -> Run { Run(milliseconds: nil, exchangeMilliseconds: nil, error: error) }
+        static func failed(_ error: String) -> Run { Run(milliseconds: nil, phases: nil, error: error) }
+    }
+
+    /// tapvm's run cut into parts with the times its `lease` line reports (`elapsed_ms` counts from main() to
+    /// bound, `phases_ms` from the guest's boot), in milliseconds.
+    struct TapVMPhases: Equatable {
+        /// Spawn to main() (exec, dynamic loader, Swift runtime) plus bound to the line read by the bench.
+        var startAndReport: Double
+        /// main() to the guest's boot: argument parsing, finding and opening the macvtap, building the machine.
+        var attach: Double
+        /// Boot to DISCOVER sent.
+        var boot: Double
+        /// DISCOVER sent to lease bound: the exchange with the server.
+        var exchange: Double
+
+        static let labels = ["spawn -> main, bound -> read", "main -> boot (attach)", "boot -> DISCOVER", "DISCOVER -> bound"]
+        var values: [Double] { [startAndReport, attach, boot, exchange] }
+
+        init(startAndReport: Double, attach: Double, boot: Double, exchange: Double) {
+            self.startAndReport = startAndReport
+            self.attach = attach
+            self.boot = boot
+            self.exchange = exchange
+        }
+
+        /// From a parsed `lease` event and the bench's spawn-to-line time; nil if a field is missing.
+        init?(leaseEvent event: [String: Any], total: Double) {
+            guard let elapsed = (event["elapsed_ms"] as? NSNumber)?.doubleValue,
+                  let phases = event["phases_ms"] as? [String: Any],
+                  let discover = (phases["discover"] as? NSNumber)?.doubleValue,
+                  let bound = (phases["bound"] as? NSNumber)?.doubleValue else { return nil }
+            self.init(startAndReport: total - elapsed, attach: elapsed - bound, boot: discover, exchange: bound - discover)
+        }
     }
 
     /// Runs the benchmark and prints runs (JSON) or progress (stderr), one row per client and the closing `bench`
@@ -182,8 +214,8 @@ public enum LeaseBench {
                 if event["event"] as? String == "lease" {
                     let elapsed = ContinuousClock.now - start
                     process.wait(timeout: .seconds(5))  // it releases the lease and exits on its own
-                    return Run(milliseconds: GuestSession.milliseconds(elapsed),
-                               exchangeMilliseconds: Self.exchangeMilliseconds(event), error: nil)
+                    let total = GuestSession.milliseconds(elapsed)
+                    return Run(milliseconds: total, phases: TapVMPhases(leaseEvent: event, total: total), error: nil)
                 }
                 if event["event"] as? String == "summary" {
                     return .failed("tapvm: \(event["error"] as? String ?? "ended without a lease")")
@@ -228,7 +260,7 @@ public enum LeaseBench {
                 guard let (_, bound) = monitor.waitForAddress(interfaceIndex: index, until: start + timeout) else {
                     return .failed("no IPv4 address on \(interface) within \(timeout)")
                 }
-                return Run(milliseconds: GuestSession.milliseconds(bound - start), exchangeMilliseconds: nil, error: nil)
+                return Run(milliseconds: GuestSession.milliseconds(bound - start), phases: nil, error: nil)
             }
             return outcome ?? .failed("cannot enter network namespace \(namespace)")
         }
@@ -238,14 +270,6 @@ public enum LeaseBench {
 
         static func jsonObject(_ line: String) -> [String: Any]? {
             (try? JSONSerialization.jsonObject(with: Data(line.utf8))) as? [String: Any]
-        }
-
-        /// DISCOVER sent to bound, from a `lease` line's `phases_ms`.
-        static func exchangeMilliseconds(_ event: [String: Any]) -> Double? {
-            guard let phases = event["phases_ms"] as? [String: Any],
-                  let discover = (phases["discover"] as? NSNumber)?.doubleValue,
-                  let bound = (phases["bound"] as? NSNumber)?.doubleValue else { return nil }
-            return bound - discover
         }
     }
 
@@ -260,13 +284,16 @@ public enum LeaseBench {
     static func printRun(_ run: Run, client: BenchClient, round: Int, of rounds: Int, printer: EventPrinter) {
         var fields: [(String, JSONValue)] = [("client", .string(client.rawValue)), ("run", .integer(Int64(round))),
                                              ("ms", run.milliseconds.map { .number($0) } ?? .null)]
-        if client == .tapvm { fields.append(("exchange_ms", run.exchangeMilliseconds.map { .number($0) } ?? .null)) }
+        if let phases = run.phases {
+            fields += [("start_ms", .number(phases.startAndReport)), ("attach_ms", .number(phases.attach)),
+                       ("boot_ms", .number(phases.boot)), ("exchange_ms", .number(phases.exchange))]
+        }
         if let error = run.error { fields.append(("error", .string(error))) }
         if printer.json {
             printer.print(EventLine("bench-run", fields, human: ""))
         } else {
             let value = run.milliseconds.map { String(format: "%.1f ms", $0) } ?? "failed: \(run.error ?? "?")"
-            let exchange = run.exchangeMilliseconds.map { String(format: " (DISCOVER->bound %.2f ms)", $0) } ?? ""
+            let exchange = run.phases.map { String(format: " (DISCOVER->bound %.2f ms)", $0.exchange) } ?? ""
             printer.note("run \(round)/\(rounds) \(client.rawValue): \(value)\(exchange)")
         }
     }
@@ -281,7 +308,7 @@ public enum LeaseBench {
         var fields: [(String, JSONValue)] = [("client", .string(client.rawValue)), ("label", .string(client.label))]
         if let skipped {
             fields.append(("skipped", .string(skipped)))
-            printer.print(EventLine("bench-client", fields, human: client.label.padding(toLength: 26, withPad: " ", startingAt: 0) + "skipped: " + skipped))
+            printer.print(EventLine("bench-client", fields, human: client.label.padding(toLength: 34, withPad: " ", startingAt: 0) + "skipped: " + skipped))
             return
         }
         fields += [("median_ms", summary.map { .number($0.median) } ?? .null),
@@ -289,7 +316,8 @@ public enum LeaseBench {
                    ("max_ms", summary.map { .number($0.maximum) } ?? .null),
                    ("n", .integer(Int64(summary?.count ?? 0))),
                    ("failed", .integer(Int64(runs.count - (summary?.count ?? 0))))]
-        let exchange = BenchSummary(runs.compactMap(\.exchangeMilliseconds))
+        let parts = TapVMPhases.labels.indices.map { index in BenchSummary(runs.compactMap { $0.phases?.values[index] }) }
+        let exchange = parts[3]
         if client == .tapvm {
             fields += [("exchange_median_ms", exchange.map { .number($0.median) } ?? .null),
                        ("exchange_min_ms", exchange.map { .number($0.minimum) } ?? .null),
@@ -301,16 +329,16 @@ public enum LeaseBench {
             ?? row(client.label, "-", "-", "-", "0")
         let failures = runs.count - (summary?.count ?? 0)
         if failures > 0 { human += "  (\(failures) failed: \(runs.compactMap(\.error).first ?? "?"))" }
-        if let exchange {
-            human += "\n" + row("  DISCOVER -> bound", String(format: "%.2f ms", exchange.median),
-                                String(format: "%.2f", exchange.minimum), String(format: "%.2f", exchange.maximum),
-                                "\(exchange.count)")
+        for (label, part) in zip(TapVMPhases.labels, parts) {
+            guard let part else { continue }
+            human += "\n" + row("  " + label, String(format: "%.2f ms", part.median), String(format: "%.2f", part.minimum),
+                                String(format: "%.2f", part.maximum), "\(part.count)")
         }
         printer.print(EventLine("bench-client", fields, human: human))
     }
 
     static func row(_ label: String, _ median: String, _ minimum: String, _ maximum: String, _ count: String) -> String {
-        label.padding(toLength: 26, withPad: " ", startingAt: 0) + [median, minimum, maximum].map { $0.leftPadded(10) }.joined()
+        label.padding(toLength: 34, withPad: " ", startingAt: 0) + [median, minimum, maximum].map { $0.leftPadded(10) }.joined()
             + count.leftPadded(5)
     }
 
