@@ -16,17 +16,23 @@ extension TapDevice {
     /// the device with another reader silently loses about half its frames.
     ///
     /// One fstatat(2) per open fd of every process, relative to directory fds, with no string built for a
-    /// non-matching fd: a few hundred microseconds on a machine running a few hundred processes.
+    /// non-matching fd. Processes without fds (kernel threads, often half of /proc) cost one fstatat: since
+    /// Linux 6.2 the size of `/proc/PID/fd` is its number of fds, which is trusted only when `/proc/self/fd`
+    /// reports a non-zero size (this process always has fds open).
     public static func otherHolders(of fd: Int32) -> [TapHolder] {
         var own = stat()
         guard fstat(fd, &own) == 0, own.st_mode & S_IFMT == S_IFCHR else { return [] }
         let me = getpid()
         guard let processes = opendir("/proc") else { return [] }
         defer { closedir(processes) }
+        let procFD = dirfd(processes)
         var holders: [TapHolder] = []
+        var directory = stat()
+        let sizeCountsDescriptors = fstatat(procFD, "self/fd", &directory, 0) == 0 && directory.st_size > 0
         while let entry = readdir(processes) {
             guard let pid = withUnsafeBytes(of: entry.pointee.d_name, processNumber), pid != me else { continue }
-            if holdsDevice(pid: pid, procFD: dirfd(processes), device: own.st_rdev) {
+            if sizeCountsDescriptors, fstatat(procFD, "\(pid)/fd", &directory, 0) != 0 || directory.st_size == 0 { continue }
+            if holdsDevice(pid: pid, procFD: procFD, device: own.st_rdev) {
                 holders.append(TapHolder(pid: pid, command: command(of: pid)))
             }
         }
