@@ -24,7 +24,8 @@ public struct PcapRecord: Equatable, Sendable {
 
 /// Reads Ethernet frames from a pcap file (libpcap: pcap_open_offline_with_tstamp_precision, pcap_next_ex).
 ///
-/// Accepts micro- and nanosecond files and reports timestamps in nanoseconds. Only LINKTYPE_ETHERNET files are
+/// Accepts micro- and nanosecond pcap files and pcapng files (libpcap reads both; a pcapng file's first interface
+/// decides the link type) and reports timestamps in nanoseconds. Only LINKTYPE_ETHERNET files are
 /// accepted. The file is untrusted: a damaged or cut-short record is a `badRecord` error naming the frame, and
 /// the frames before it have been returned. Not thread-safe (one reader per thread).
 public final class PcapReader {
@@ -82,6 +83,33 @@ public final class PcapReader {
                               bytes: bytes, originalLength: Int(header.pointee.len))
         case -2:
             return nil
+        default:
+            throw .badRecord(path: path, frame: frame, reason: String(cString: pcap_geterr(pcap)))
+        }
+    }
+
+    /// Reads the next record without copying it: `body` gets its timestamp, its captured bytes (valid only during
+    /// the call) and its original length. Returns false at the end of the file. The replay's fast path.
+    /// - Throws: as `next()`.
+    public func withNextFrame(_ body: (PcapTimestamp, UnsafeRawBufferPointer, Int) -> Void) throws(PcapError) -> Bool {
+        guard let pcap else { throw .closed(path: path) }
+        var header: UnsafeMutablePointer<pcap_pkthdr>?
+        var data: UnsafePointer<UInt8>?
+        let frame = framesRead + 1
+        switch pcap_next_ex(pcap, &header, &data) {
+        case 1:
+            guard let header else { throw .badRecord(path: path, frame: frame, reason: "no record header") }
+            let fraction = Int64(header.pointee.ts.tv_usec)
+            guard fraction >= 0, fraction < 1_000_000_000 else {
+                throw .badRecord(path: path, frame: frame, reason: "timestamp fraction \(fraction) out of range")
+            }
+            framesRead = frame
+            let stamp = PcapTimestamp(seconds: Int64(header.pointee.ts.tv_sec), nanoseconds: UInt32(fraction))
+            body(stamp, UnsafeRawBufferPointer(start: data, count: data == nil ? 0 : Int(header.pointee.caplen)),
+                 Int(header.pointee.len))
+            return true
+        case -2:
+            return false
         default:
             throw .badRecord(path: path, frame: frame, reason: String(cString: pcap_geterr(pcap)))
         }

@@ -50,6 +50,9 @@ public final class GuestSession {
             var configuration = MachineConfiguration(seed: generator.next(), hostname: options.hostname,
                                                      pingTargets: options.pingTargets, pingCount: options.pingCount)
             configuration.pcapPath = options.pcapPath
+            configuration.pcapPoint = options.pcapPoint
+            configuration.pcapLimitMegabytes = options.pcapLimitMegabytes
+            configuration.recordedSeed = seed
             configuration.pingInterval = options.pingInterval
             let machine = try Machine(tap: tap, configuration: configuration) { event in mailbox.post(.stack(event)) }
             self.machine = machine

@@ -20,8 +20,13 @@ public struct MachineConfiguration: Sendable {
     /// 2.2 ms of start-up, 1 MiB costs 0.55 ms (`tapvm bench lease`).
     public var memorySize = 1 << 20
     public var queueSize: UInt16 = 256
-    /// Where to capture the frames crossing the fd (pcap, LINKTYPE_ETHERNET), if anywhere.
+    /// Where to capture (pcap, LINKTYPE_ETHERNET), if anywhere; `pcapPoint` says which side (`CapturePoint`).
     public var pcapPath: String?
+    public var pcapPoint: CapturePoint = .guest
+    /// Rotate the capture every this many megabytes (FILE, FILE.1, ...).
+    public var pcapLimitMegabytes: Int?
+    /// The run's seed as the user knows it (`--seed`), for the capture sidecar; `seed` derives from it.
+    public var recordedSeed: UInt64?
 
     public init(seed: UInt64, hostname: String? = nil, pingTargets: [PingTarget] = [], pingCount: Int = 3) {
         self.seed = seed
@@ -55,6 +60,9 @@ public final class Machine: @unchecked Sendable {
     public private(set) var bootedAt: ContinuousClock.Instant?
     private let clock: MonotonicClock
     private let backend: TapBackend
+    /// The stack as the vCPU sees it: behind the guest capture point, which also records start and release.
+    private let guestStack: GuestCapture
+    private let captures: CaptureSet
     private let deviceThread: DeviceThread
     private let vcpu: VCPU
     private var running = false
@@ -66,8 +74,13 @@ public final class Machine: @unchecked Sendable {
         transport = Transport(deviceFeatures: NetDevice.offeredFeatures,
                               maximumQueueSize: configuration.queueSize, config: VirtioNetConfig(mac: tap.mac))
         do {
-            let capture = try configuration.pcapPath.map { path throws(PcapError) in try PcapWriter(path: path) }
-            backend = TapBackend(tap: tap, capture: capture)
+            clock = MonotonicClock()
+            // The wall time of the guest's boot (its clock's zero): guest-point records are stamped from it.
+            let bootTime = PcapTimestamp.now().adding(nanoseconds: -clock.now().nanoseconds)
+            captures = try CaptureSet(options: configuration.pcapPath.map {
+                CaptureOptions(path: $0, point: configuration.pcapPoint, limitMegabytes: configuration.pcapLimitMegabytes)
+            }, bootTime: bootTime)
+            backend = TapBackend(tap: tap, capture: captures.wire)
             let interrupt = try InterruptLine()
             let receiveDoorbell = try Doorbell(queueIndex: 0)
             let transmitDoorbell = try Doorbell(queueIndex: 1)
@@ -81,9 +94,18 @@ public final class Machine: @unchecked Sendable {
             stackConfiguration.pingInterval = configuration.pingInterval
             let stack = NetworkStack(configuration: stackConfiguration, random: SeededGenerator(seed: configuration.seed))
             self.stack = stack
+            guestStack = GuestCapture(stack: stack, writer: captures.guest, bootTime: bootTime)
+            if !captures.isEmpty {
+                captures.describe(CaptureSidecar(
+                    point: configuration.pcapPoint, seed: configuration.recordedSeed.map { "\($0)" },
+                    stackSeed: "\(configuration.seed)", mac: "\(mac)", hostname: configuration.hostname,
+                    pingTargets: configuration.pingTargets.map(CaptureSidecar.text), pingCount: configuration.pingCount,
+                    pingIntervalNanoseconds: stackConfiguration.pingInterval.nanoseconds,
+                    pingTimeoutNanoseconds: stackConfiguration.pingTimeout.nanoseconds,
+                    bootTime: "\(bootTime)"))
+            }
             // Runs on the vCPU thread, the only thread that touches the stack.
-            clock = MonotonicClock()
-            vcpu = try VCPU(driver: driver, stack: stack, clock: clock, interrupt: interrupt, onIdle: {
+            vcpu = try VCPU(driver: driver, stack: guestStack, clock: clock, interrupt: interrupt, onIdle: {
                 for event in stack.drainEvents() { onEvent(event) }
             })
         } catch {
@@ -112,7 +134,7 @@ public final class Machine: @unchecked Sendable {
         guard running else { return false }
         let before = device.counters.snapshot().txFrames
         let clock = self.clock
-        vcpu.perform { stack in (stack as? NetworkStack)?.release(now: clock.now()) }
+        vcpu.perform { stack in (stack as? GuestCapture)?.release(now: clock.now()) }
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if device.counters.snapshot().txFrames > before { return true }
@@ -130,7 +152,10 @@ public final class Machine: @unchecked Sendable {
             running = false
             stopped = vcpu.stop() && deviceThread.stop()
         }
-        try? backend.capture?.close()
+        // Flushed and closed on every way out (SIGINT/SIGTERM reach here through GuestSession.shutdown), so a
+        // stopped run leaves readable files; the sidecars get the guest's start, release and stop instants.
+        let instants = guestStack.instants.withLock { $0 }
+        captures.close(start: instants.start, release: instants.release, stop: clock.now())
         if stopped { tap.close() }
     }
 
@@ -148,6 +173,8 @@ public final class Machine: @unchecked Sendable {
         return "device: rx \(c.rxFrames) frames/\(c.rxBytes) B, tx \(c.txFrames) frames/\(c.txBytes) B, " +
             "no-buffer \(c.rxNoBuffer), truncated \(c.rxTruncated), errors rx \(c.rxErrors)/tx \(c.txErrors)/queue \(c.queueErrors), " +
             "interrupts \(c.interruptsRaised), doorbells \(c.doorbells)" +
-            (backend.capture.map { ", captured to \($0.path) (\(backend.captureErrors.load(ordering: .relaxed)) write errors)" } ?? "")
+            ([captures.wire, captures.guest].compactMap { $0 }.map {
+                ", captured \($0.framesWritten) frames to \($0.files.joined(separator: " "))"
+            }.joined()) + (captures.isEmpty ? "" : " (\(backend.captureErrors.load(ordering: .relaxed)) write errors)")
     }
 }

@@ -33,6 +33,9 @@ public struct RunOptions: Sendable {
     /// How long to wait for a lease before a run with `exitAfter: .lease` fails.
     public var leaseTimeout: Duration = .seconds(30)
     public var pcapPath: String?
+    /// Which side `pcapPath` captures (`--pcap-point`), and the rotation size in megabytes (`--pcap-limit`).
+    public var pcapPoint: CapturePoint = .guest
+    public var pcapLimitMegabytes: Int?
 
     public init(attachment: Attachment) { self.attachment = attachment }
 }

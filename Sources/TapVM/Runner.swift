@@ -47,7 +47,8 @@ public enum Runner {
 
     /// `tapvm demo`: lab up, guest boots, lease, the guest pings the router, the server namespace pings the guest,
     /// the lab torn down (even on failure or Ctrl-C), and only then the summary, so that `ok` covers the teardown.
-    public static func demo(labName: String?, seed: UInt64?, pcapPath: String? = nil, printer: EventPrinter,
+    public static func demo(labName: String?, seed: UInt64?, pcapPath: String? = nil, pcapPoint: CapturePoint = .guest,
+                            pcapLimitMegabytes: Int? = nil, printer: EventPrinter,
                             processStart: ContinuousClock.Instant) -> Int32 {
         let interrupted = Atomic<Bool>(false)
         let watcher = SignalWatcher { _ in interrupted.store(true, ordering: .relaxed) }
@@ -62,7 +63,11 @@ public enum Runner {
         }
         var outcome = DemoOutcome(ok: false, error: "interrupted", lease: nil)
         if !interrupted.load(ordering: .relaxed) {
-            outcome = demo(on: lab, seed: seed, pcapPath: pcapPath, printer: printer, processStart: processStart) {
+            var capture = RunOptions(attachment: .lab(name: lab.name))
+            capture.pcapPath = pcapPath
+            capture.pcapPoint = pcapPoint
+            capture.pcapLimitMegabytes = pcapLimitMegabytes
+            outcome = demo(on: lab, seed: seed, capture: capture, printer: printer, processStart: processStart) {
                 interrupted.load(ordering: .relaxed)
             }
         }
@@ -84,11 +89,13 @@ public enum Runner {
     }
 
     /// The guest's part of the demo on a lab that is up; the session is shut down (lease released) on return.
-    static func demo(on lab: LabSegment, seed: UInt64?, pcapPath: String?, printer: EventPrinter,
+    static func demo(on lab: LabSegment, seed: UInt64?, capture: RunOptions, printer: EventPrinter,
                      processStart: ContinuousClock.Instant, interrupted: () -> Bool) -> DemoOutcome {
         var options = RunOptions(attachment: .lab(name: lab.name))
         options.seed = seed
-        options.pcapPath = pcapPath
+        options.pcapPath = capture.pcapPath
+        options.pcapPoint = capture.pcapPoint
+        options.pcapLimitMegabytes = capture.pcapLimitMegabytes
         options.pingTargets = [.router]
         options.pingInterval = .milliseconds(200)   // as the server's `ping -i 0.2`
         let session: GuestSession

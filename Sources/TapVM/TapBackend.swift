@@ -8,11 +8,11 @@ import Synchronization
 /// "wire" capture point, what the kernel handed over and what was handed back.
 final class TapBackend: NetBackend {
     let tap: TapDevice
-    let capture: PcapWriter?
+    let capture: RotatingPcapWriter?
     /// Frames that could not be written to the capture file (the run goes on without them).
     let captureErrors = Atomic<UInt64>(0)
 
-    init(tap: TapDevice, capture: PcapWriter?) {
+    init(tap: TapDevice, capture: RotatingPcapWriter?) {
         self.tap = tap
         self.capture = capture
     }

@@ -51,8 +51,12 @@ public struct MACAddress: Hashable, Sendable, CustomStringConvertible, Comparabl
         buffer[offset + 3] = bytes.3; buffer[offset + 4] = bytes.4; buffer[offset + 5] = bytes.5
     }
 
-    public static func == (a: MACAddress, b: MACAddress) -> Bool { a.array == b.array }
-    public func hash(into hasher: inout Hasher) { hasher.combine(array) }
+    /// Compares the six bytes in place (no array: this runs for every received frame).
+    public static func == (a: MACAddress, b: MACAddress) -> Bool { a.bytes == b.bytes }
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(bytes.0); hasher.combine(bytes.1); hasher.combine(bytes.2)
+        hasher.combine(bytes.3); hasher.combine(bytes.4); hasher.combine(bytes.5)
+    }
     public static func < (a: MACAddress, b: MACAddress) -> Bool { a.array.lexicographicallyPrecedes(b.array) }
 
     public var description: String {

@@ -13,7 +13,8 @@ struct Demo: ParsableCommand {
 
     func run() throws {
         let printer = EventPrinter(json: output.json)
-        let status = Runner.demo(labName: name, seed: guest.seed, pcapPath: output.pcap, printer: printer, processStart: processStart)
+        let status = Runner.demo(labName: name, seed: guest.seed, pcapPath: output.pcap, pcapPoint: output.pcapPoint,
+                                 pcapLimitMegabytes: output.pcapLimit, printer: printer, processStart: processStart)
         if status != 0 { throw ExitCode(status) }
     }
 }

@@ -60,6 +60,8 @@ struct Run: ParsableCommand {
         options.mac = guest.mac
         options.hostname = hostname
         options.pcapPath = output.pcap
+        options.pcapPoint = output.pcapPoint
+        options.pcapLimitMegabytes = output.pcapLimit
         options.pingCount = pingCount
         options.pingInterval = .seconds(pingInterval)
         options.leaseTimeout = .seconds(leaseTimeout)

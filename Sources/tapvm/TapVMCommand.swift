@@ -17,7 +17,7 @@ struct TapVMCommand: ParsableCommand {
             The host side emulates a virtio-net card over the fd (descriptor rings in guest memory, a doorbell, \
             an interrupt line); the guest side is a small network stack that drives it.
             """,
-        subcommands: [Demo.self, Run.self, Lab.self, Bench.self])
+        subcommands: [Demo.self, Run.self, Lab.self, ReplayCommand.self, Bench.self])
 
     /// Every command names itself (`commandName:`): without it ArgumentParser derives the name with
     /// `String(describing:)` for every command in the tree at every start, and each of those dynamic casts scans
@@ -49,8 +49,19 @@ struct OutputOptions: ParsableArguments {
     @Flag(help: "One JSON object per line, each with an \"event\" key.")
     var json = false
 
-    @Option(help: ArgumentHelp("Capture every frame crossing the tap fd to FILE (pcap, Ethernet; created 0600).", valueName: "FILE"))
+    @Option(help: ArgumentHelp("Capture every frame to FILE (pcap, Ethernet, nanosecond stamps; created 0600; FILE.json beside it says what a replay needs).", valueName: "FILE"))
     var pcap: String?
+
+    @Option(name: .customLong("pcap-point"), help: ArgumentHelp("wire: frames crossing the tap fd; guest: what the driver hands the stack and what it sends (exact guest times, for replay); both: FILE and FILE's .guest twin.", valueName: "wire|guest|both"))
+    var pcapPoint: CapturePoint = .guest
+
+    @Option(name: .customLong("pcap-limit"), help: ArgumentHelp("Rotate the capture every MB megabytes: FILE, FILE.1, FILE.2, ...", valueName: "MB"))
+    var pcapLimit: Int?
+
+    func validate() throws {
+        if let pcapLimit, !(1...1_000_000).contains(pcapLimit) { throw ValidationError("--pcap-limit takes 1 to 1000000 megabytes") }
+        if pcap == nil && (pcapLimit != nil) { throw ValidationError("--pcap-limit goes with --pcap FILE") }
+    }
 }
 
 /// Guest options shared by `run` and `demo`.
@@ -71,3 +82,5 @@ struct GuestOptions: ParsableArguments {
 extension TapVMError: LocalizedError {
     public var errorDescription: String? { description }
 }
+
+extension CapturePoint: ExpressibleByArgument {}

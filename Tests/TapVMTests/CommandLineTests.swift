@@ -161,6 +161,19 @@ struct AttachTests {
     }
 
     @Test(.timeLimit(.minutes(1)))
+    func exitAfterSecondsEndsTheRunWithItsLease() throws {
+        try Self.withMacvtap { lab in
+            let start = ContinuousClock.now
+            let result = try CommandLineTests.tapvm(["run", "--interface", "mvt0", "--netns", lab.clientNamespace,
+                                                     "--exit-after", "1.5", "--json"], timeout: 30)
+            let elapsed = ContinuousClock.now - start
+            let lease = try Self.lease(in: result)
+            #expect(elapsed >= .milliseconds(1500))
+            try Self.expectAckedAndReleased(lease, lab: lab)
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
     func sigtermEndsARunCleanly() throws {
         let lab = try LabSegment(name: "ts\(getpid() % 100_000)")
         try lab.up()

@@ -71,7 +71,142 @@ private func exerciseEveryView(_ bytes: UnsafeRawBufferPointer) -> Int {
             emitBack(size) { try value.emit(into: $0, size: size) }
         }
     }
+    parsed += exerciseIPv6Views(bytes)
     _ = InternetChecksum.checksum(bytes)
+    return parsed
+}
+
+/// The IPv6 family: every view, accessor and value, emitted back. Nothing here may trap.
+private func exerciseIPv6Views(_ bytes: UnsafeRawBufferPointer) -> Int {
+    var parsed = 0
+    let source = Fixture.hostLinkLocal, destination = IPv6Address.allNodes
+    func emitBack(_ length: Int, _ emit: (UnsafeMutableRawBufferPointer) throws -> Void) {
+        var buffer = [UInt8](repeating: 0xA5, count: length)
+        buffer.withUnsafeMutableBytes { out in
+            do { try emit(out) } catch { Issue.record("a value made from a view failed to emit: \(error)") }
+        }
+    }
+    if bytes.count >= 16 {
+        let address = IPv6Address(bytes, at: 0)
+        _ = (address.description, address.isLinkLocal, address.isMulticast, address.solicitedNodeMulticast, address.multicastMAC)
+        #expect(IPv6Address(address.description) == address)
+    }
+    if let packet = try? IPv6Packet(bytes) {
+        parsed += 1
+        _ = (packet.version, packet.trafficClass, packet.flowLabel, packet.payloadLength, packet.nextHeader)
+        _ = (packet.hopLimit, packet.source, packet.destination, packet.header.count, packet.payload.count)
+        if let upper = try? packet.upperLayer() {
+            _ = (upper.nextHeader, upper.extensionHeadersLength, upper.payload.count, upper.isFragment)
+            _ = upper.fragment.map { ($0.nextHeader, $0.fragmentOffset, $0.moreFragments, $0.identification) }
+            _ = try? upper.hopByHopOptions?.options()
+        }
+        let value = IPv6Header(packet)
+        emitBack(value.encodedLength) { try value.emit(into: $0) }
+    }
+    for first in [IPProtocol.hopByHop, .destinationOptions, .routing, .ipv6Fragment] {
+        if let upper = try? IPv6UpperLayer(nextHeader: first, payload: bytes) {
+            _ = (upper.nextHeader, upper.payload.count, upper.isFragment, upper.hopByHopOptions?.headerLength)
+        }
+    }
+    if let header = try? IPv6OptionsHeaderView(bytes) {
+        parsed += 1
+        _ = (header.nextHeader, header.headerLength, header.optionsArea.count)
+        if let value = try? IPv6OptionsHeader(header) {
+            _ = value.routerAlert
+            emitBack(value.encodedLength) { try value.emit(into: $0) }
+        }
+    }
+    if let fragment = try? IPv6FragmentHeaderView(bytes) {
+        _ = (fragment.nextHeader, fragment.fragmentOffset, fragment.moreFragments, fragment.identification, fragment.isAtomic)
+    }
+    if let packet = try? ICMPv6Packet(bytes) {
+        parsed += 1
+        _ = (packet.type, packet.code, packet.checksum, packet.body.count, packet.identifier, packet.sequenceNumber)
+        _ = packet.isChecksumValid(source: source, destination: destination)
+        let value = ICMPv6Message(packet)
+        emitBack(value.encodedLength) { try value.emit(into: $0, source: source, destination: destination) }
+    }
+    // The typed ICMPv6 views also parse bytes whose type byte is forced, so their deeper checks run often.
+    var forced = Array(bytes)
+    for type in [ICMPv6Type.routerSolicitation, .routerAdvertisement, .neighborSolicitation, .neighborAdvertisement,
+                 .version2MulticastListenerReport, .multicastListenerQuery] where !forced.isEmpty {
+        forced[0] = type.rawValue
+        parsed += forced.withUnsafeBytes { exerciseICMPv6Views($0, source: source, destination: destination, emitBack: emitBack) }
+    }
+    if let packet = try? DHCPv6Packet(bytes) {
+        parsed += 1
+        _ = (packet.messageType, packet.transactionID, packet.optionsArea.count)
+        if let value = try? DHCPv6Message(packet) {
+            _ = (value.clientIdentifier, value.serverIdentifier, value.identityAssociations, value.optionRequest)
+            _ = (value.preference, value.elapsedTime, value.status, value.rapidCommit, value.dnsServers, value.domainList)
+            _ = (value.informationRefreshTime, value.solMaxRT)
+            for duid in [value.clientIdentifier, value.serverIdentifier].compactMap({ $0 }) {
+                _ = (duid.type, duid.hardwareType, duid.time, duid.linkLayerAddress, duid.macAddress, duid.enterpriseNumber)
+                _ = (duid.identifier, duid.uuid, duid.hasValidLength, duid.description)
+            }
+            for association in value.identityAssociations {
+                _ = (association.status, association.addresses.map(\.status))
+            }
+            for option in value.options {
+                _ = try? DHCPv6IANA(data: option.data)
+                _ = try? DHCPv6IAAddress(data: option.data)
+                _ = try? DHCPv6Status(data: option.data)
+            }
+            emitBack(value.encodedLength) { try value.emit(into: $0) }
+        }
+    }
+    return parsed
+}
+
+private func exerciseICMPv6Views(_ bytes: UnsafeRawBufferPointer, source: IPv6Address, destination: IPv6Address,
+                                 emitBack: ((Int, (UnsafeMutableRawBufferPointer) throws -> Void) -> Void)) -> Int {
+    var parsed = 0
+    if let packet = try? RouterSolicitationPacket(bytes) {
+        parsed += 1
+        _ = (packet.code, packet.checksum, packet.optionsArea.count)
+        if let value = try? RouterSolicitation(packet) {
+            emitBack(value.encodedLength) { try value.emit(into: $0, source: source, destination: destination) }
+        }
+    }
+    if let packet = try? RouterAdvertisementPacket(bytes) {
+        parsed += 1
+        _ = (packet.code, packet.checksum, packet.currentHopLimit, packet.managedAddressConfiguration, packet.otherConfiguration)
+        _ = (packet.routerLifetime, packet.reachableTime, packet.retransTimer, packet.optionsArea.count)
+        if let value = try? RouterAdvertisement(packet) {
+            _ = (value.options.sourceLinkLayerAddress, value.options.prefixInformation.map(\.ipv6Prefix), value.options.mtu)
+            emitBack(value.encodedLength) { try value.emit(into: $0, source: source, destination: destination) }
+        }
+    }
+    if let packet = try? NeighborSolicitationPacket(bytes) {
+        parsed += 1
+        _ = (packet.code, packet.checksum, packet.targetAddress, packet.optionsArea.count)
+        if let value = try? NeighborSolicitation(packet) {
+            emitBack(value.encodedLength) { try value.emit(into: $0, source: source, destination: destination) }
+        }
+    }
+    if let packet = try? NeighborAdvertisementPacket(bytes) {
+        parsed += 1
+        _ = (packet.code, packet.checksum, packet.router, packet.solicited, packet.override, packet.targetAddress)
+        if let value = try? NeighborAdvertisement(packet) {
+            _ = value.options.targetLinkLayerAddress
+            emitBack(value.encodedLength) { try value.emit(into: $0, source: source, destination: destination) }
+        }
+    }
+    if let packet = try? MLDv2ReportPacket(bytes) {
+        parsed += 1
+        _ = (packet.checksum, packet.numberOfRecords)
+        if let value = try? MLDv2Report(packet) {
+            emitBack(value.encodedLength) { try value.emit(into: $0, source: source, destination: destination) }
+        }
+    }
+    if let packet = try? MLDQueryPacket(bytes) {
+        parsed += 1
+        _ = (packet.code, packet.checksum, packet.isVersion2, packet.maximumResponseCode, packet.maximumResponseDelay)
+        _ = (packet.multicastAddress, packet.suppressRouterSideProcessing, packet.querierRobustnessVariable)
+        _ = (packet.querierQueryIntervalCode, packet.querierQueryInterval, packet.sources)
+        let value = MLDQuery(packet)
+        emitBack(value.encodedLength) { try value.emit(into: $0, source: source, destination: destination) }
+    }
     return parsed
 }
 
@@ -80,6 +215,9 @@ struct NoCrashTests {
     static let fixtures: [[UInt8]] = [
         Fixture.ethernetARPFrame, Fixture.arpRequest, Fixture.ipv4EchoRequest, Fixture.icmpEchoRequest,
         Fixture.udpDatagram, Fixture.dhcpOffer, Fixture.virtioNetHeader,
+        Fixture.ipv6EchoRequest, Fixture.ipv6WithHopByHop, Fixture.icmpv6EchoRequest, Fixture.routerAdvertisement,
+        Fixture.neighborSolicitation, Fixture.neighborAdvertisement, Fixture.mldv2Report, Fixture.mldv2Query,
+        Fixture.dhcpv6Solicit, Fixture.dhcpv6Reply,
     ]
 
     @Test("every prefix of every fixture and 10,000 seeded random buffers go through every view without trapping")

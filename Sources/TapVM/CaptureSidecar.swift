@@ -1,0 +1,149 @@
+import Capture
+import Foundation
+import Guest
+import Wire
+
+/// The tapvm version written into capture sidecars.
+public enum TapVMVersion {
+    public static let current = "0.1.0"
+}
+
+/// Where a capture taps the traffic (issue 6, item 1).
+public enum CapturePoint: String, Sendable, Equatable, CaseIterable, Codable {
+    /// The fd side: what the kernel handed over and what was written back, after the vnet header. Stamped with
+    /// the wall clock when the device thread read or wrote the fd.
+    case wire
+    /// The guest side: what the driver handed the stack and what the stack sent, stamped with the guest's own
+    /// clock (boot time + the `now` the stack was given), so a replay can place every frame exactly.
+    case guest
+    /// Both, in two files: FILE (wire) and FILE with `.guest` before its extension (guest).
+    case both
+
+    /// The guest file of `--pcap-point both`: `run.pcap` -> `run.guest.pcap`, `run` -> `run.guest`.
+    public static func guestPath(for path: String) -> String {
+        let url = URL(fileURLWithPath: path)
+        let ext = url.pathExtension
+        guard !ext.isEmpty else { return path + ".guest" }
+        return String(path.dropLast(ext.count + 1)) + ".guest." + ext
+    }
+}
+
+/// What a replay needs to boot the same guest as the captured run: `FILE.json` beside `FILE`.
+///
+/// Written when the capture starts (so a run killed with SIGKILL still leaves seed, MAC and options) and again
+/// when it is closed, adding the guest's start, release and stop instants and the list of rotated files. Seeds are
+/// decimal strings: JSON tools read numbers as doubles and would round a 64-bit seed.
+public struct CaptureSidecar: Codable, Equatable, Sendable {
+    public var tapvmVersion: String = TapVMVersion.current
+    /// `wire` or `guest` (a `both` run writes one sidecar per file).
+    public var point: CapturePoint
+    /// The run's `--seed` (or the random one it drew).
+    public var seed: String?
+    /// The seed of the guest stack's generator (derived from `seed`); what replay uses.
+    public var stackSeed: String
+    public var mac: String
+    public var hostname: String?
+    /// "router" or addresses.
+    public var pingTargets: [String] = []
+    public var pingCount: Int = 3
+    public var pingIntervalNanoseconds: Int64 = 1_000_000_000
+    public var pingTimeoutNanoseconds: Int64 = 1_000_000_000
+    /// The wall-clock time of the guest's boot (its `Instant.boot`), "seconds.nanoseconds".
+    public var bootTime: String
+    /// When the guest's stack was started, in nanoseconds after boot.
+    public var startNanoseconds: Int64?
+    /// When a DHCPRELEASE was asked for (shutdown), in nanoseconds after boot.
+    public var releaseNanoseconds: Int64?
+    /// When the capture was closed, in nanoseconds after boot.
+    public var stopNanoseconds: Int64?
+    /// The capture files in order (more than one after `--pcap-limit` rotation).
+    public var files: [String] = []
+    public var frames: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case tapvmVersion = "tapvm_version", point, seed, stackSeed = "stack_seed", mac, hostname
+        case pingTargets = "ping_targets", pingCount = "ping_count", pingIntervalNanoseconds = "ping_interval_ns"
+        case pingTimeoutNanoseconds = "ping_timeout_ns", bootTime = "boot_time", startNanoseconds = "start_ns"
+        case releaseNanoseconds = "release_ns", stopNanoseconds = "stop_ns", files, frames
+    }
+
+    /// The sidecar's path for capture `path`.
+    public static func path(for capture: String) -> String { capture + ".json" }
+
+    /// The sidecar of `capture`, or nil when there is none.
+    /// - Throws: `TapVMError.invalidOption` naming the file when it exists but does not parse.
+    public static func load(for capture: String) throws(TapVMError) -> CaptureSidecar? {
+        let path = path(for: capture)
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        do {
+            let data = try Data(contentsOf: URL(fileURLWithPath: path))
+            return try JSONDecoder().decode(CaptureSidecar.self, from: data)
+        } catch {
+            throw .invalidOption("capture sidecar \(path) is unreadable: \(error)")
+        }
+    }
+
+    /// Writes the sidecar beside `capture` (mode 0600, like the capture).
+    public func write(for capture: String) throws(TapVMError) {
+        let path = Self.path(for: capture)
+        do {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            var data = try encoder.encode(self)
+            data.append(0x0a)
+            let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+            guard fd >= 0 else { throw TapVMError.invalidOption("cannot write \(path): \(String(cString: strerror(errno)))") }
+            defer { close(fd) }
+            fchmod(fd, 0o600)
+            let written = data.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            guard written == data.count else { throw TapVMError.invalidOption("cannot write \(path): short write") }
+        } catch let error as TapVMError {
+            throw error
+        } catch {
+            throw .invalidOption("cannot write \(path): \(error)")
+        }
+    }
+
+    /// The stack configuration this sidecar describes, for `mac`.
+    public func stackConfiguration(mac: MACAddress) -> StackConfiguration {
+        var configuration = StackConfiguration(mac: mac, hostname: hostname,
+                                               pingTargets: pingTargets.compactMap(Self.pingTarget), pingCount: pingCount)
+        configuration.pingInterval = .nanoseconds(pingIntervalNanoseconds)
+        configuration.pingTimeout = .nanoseconds(pingTimeoutNanoseconds)
+        return configuration
+    }
+
+    static func pingTarget(_ text: String) -> PingTarget? {
+        text == "router" ? .router : IPv4Address(text).map { .address($0) }
+    }
+
+    static func text(_ target: PingTarget) -> String {
+        switch target {
+        case .router: "router"
+        case let .address(address): "\(address)"
+        }
+    }
+}
+
+extension PcapTimestamp {
+    /// This time plus `nanoseconds` (which may be negative).
+    public func adding(nanoseconds: Int64) -> PcapTimestamp {
+        let total = Int64(self.nanoseconds) + nanoseconds
+        let (carry, rest) = total.quotientAndRemainder(dividingBy: 1_000_000_000)
+        if rest < 0 { return PcapTimestamp(seconds: seconds + carry - 1, nanoseconds: UInt32(rest + 1_000_000_000)) }
+        return PcapTimestamp(seconds: seconds + carry, nanoseconds: UInt32(rest))
+    }
+
+    /// Nanoseconds from `origin` to this time (negative when earlier).
+    public func nanoseconds(since origin: PcapTimestamp) -> Int64 {
+        (seconds - origin.seconds) * 1_000_000_000 + Int64(nanoseconds) - Int64(origin.nanoseconds)
+    }
+
+    /// Parses "seconds.nanoseconds" as `description` prints it.
+    public init?(text: String) {
+        let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 2, let seconds = Int64(parts[0]), parts[1].count == 9,
+              let fraction = UInt32(parts[1]), fraction < 1_000_000_000 else { return nil }
+        self.init(seconds: seconds, nanoseconds: fraction)
+    }
+}

@@ -1,0 +1,176 @@
+import Capture
+import Foundation
+import Guest
+import Testing
+import Wire
+@testable import TapVM
+
+/// The replays of `pcaps/` against their golden files, and what replay says about differences and frames.
+struct ReplayTests {
+    static let pcaps = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("pcaps").path
+
+    static func path(_ name: String) -> String { pcaps + "/" + name }
+
+    static func replay(_ name: String, explain: Bool = false, seed: UInt64? = nil) throws -> (ReplayResult, [ReplayStep]) {
+        var options = ReplayOptions(input: path(name))
+        options.explain = explain
+        options.seed = seed
+        var steps: [ReplayStep] = []
+        let guest = try Replay.guest(for: options)
+        let result = try Replay.replay(options, guest: guest) { steps.append($0) }
+        return (result, steps)
+    }
+
+    @Test(arguments: ["lease-ping", "nak", "renewal"])
+    func eachCaptureReplaysToItsGoldenFile(name: String) throws {
+        let (result, _) = try Self.replay("\(name).pcap")
+        let golden = try PcapReader(path: Self.path("\(name).golden.pcap")).readAll().map(\.bytes)
+        #expect(!golden.isEmpty)
+        let difference = Replay.firstDifference(result.output.map(\.bytes), golden)
+        #expect(difference == nil, "\(name): frame \(difference?.frame ?? 0): \(difference?.text ?? "")")
+        #expect(result.delivered + result.skipped == result.framesIn)
+    }
+
+    /// The acceptance test of determinism: replaying a real run's capture gives the frames the guest sent in that
+    /// run, byte for byte and in order.
+    @Test func replayingARealRunReproducesWhatTheGuestSent() throws {
+        let records = try PcapReader(path: Self.path("lease-ping.pcap")).readAll()
+        let mac = try #require(MACAddress("02:00:00:00:00:61"))
+        let sentByGuest = records.map(\.bytes).filter { $0.count >= 12 && MACAddress(bytes: $0[6..<12]) == mac }
+        #expect(sentByGuest.count == 6)
+        let (result, _) = try Self.replay("lease-ping.pcap")
+        #expect(result.output.map(\.bytes) == sentByGuest)
+        #expect(result.delivered == 5 && result.skipped == 6)
+    }
+
+    @Test func theRunSeedDerivesTheSidecarsStackSeed() throws {
+        let sidecar = try #require(try CaptureSidecar.load(for: Self.path("lease-ping.pcap")))
+        let mac = try #require(MACAddress(sidecar.mac))
+        // That run was given --mac, so its generator's first draw became the stack seed.
+        #expect(sidecar.seed == "61")
+        #expect("\(Replay.derivedStackSeed(runSeed: 61, mac: mac))" == sidecar.stackSeed)
+        // Without --mac the first draw is the MAC and the second the stack seed.
+        var generator = SeededGenerator(seed: 61)
+        let randomMAC = GuestSession.randomMAC(using: &generator)
+        #expect(Replay.derivedStackSeed(runSeed: 61, mac: randomMAC) == generator.next())
+        // --seed on the command line gives the same replay as the sidecar's stack seed.
+        let (bySeed, _) = try Self.replay("lease-ping.pcap", seed: 61)
+        let (bySidecar, _) = try Self.replay("lease-ping.pcap")
+        #expect(bySeed.output.map(\.bytes) == bySidecar.output.map(\.bytes))
+    }
+
+    @Test func theFirstDifferenceNamesTheFrameAndTheField() throws {
+        let (result, _) = try Self.replay("lease-ping.pcap")
+        var expected = result.output.map(\.bytes)
+        // Frame 2 is the DHCPREQUEST: change the address in its option 50 (the checksum changes too, later).
+        let request = expected[1]
+        let fields = FrameFields(request)
+        #expect(fields.kind == "DHCPREQUEST")
+        let requested = try #require(fields.fields.first { $0.name == "option 50" }?.value)
+        let address = try #require(IPv4Address(requested))
+        let needle = address.octets
+        func isOption50(at index: Int) -> Bool {
+            guard request[index] == 50, request[index + 1] == 4 else { return false }
+            return Array(request[(index + 2)..<(index + 6)]) == needle
+        }
+        let found = (0..<(request.count - 6)).first(where: isOption50)
+        let offset = try #require(found)
+        expected[1][offset + 5] &+= 1
+        let other = IPv4Address(needle[0], needle[1], needle[2], needle[3] &+ 1)
+        let difference = try #require(Replay.firstDifference(result.output.map(\.bytes), expected))
+        #expect(difference.frame == 2)
+        #expect(difference.text == "DHCPREQUEST option 50 \(address), expected \(other)")
+        // A missing and an extra frame.
+        #expect(Replay.firstDifference(Array(result.output.map(\.bytes).prefix(5)), result.output.map(\.bytes))?.frame == 6)
+        #expect(Replay.firstDifference(result.output.map(\.bytes), [])?.text.hasSuffix("expected no more frames") == true)
+    }
+
+    @Test func explainSaysWhatTheStackDidWithEachFrame() throws {
+        let (_, steps) = try Self.replay("nak.pcap", explain: true)
+        let lines = steps.map { ReplayExplainer.line(for: $0).human }
+        #expect(lines.contains { $0.hasPrefix("frame 1 ") && $0.hasSuffix("skipped, sent by the guest") })
+        #expect(lines.contains { $0.hasPrefix("frame 4 ") && $0.contains("DHCPNAK") && $0.contains("REQUESTING → INIT")
+                && $0.contains("sent DHCPDISCOVER") })
+
+        // The same capture replayed with another seed: the guest's xid differs, every OFFER is someone else's.
+        let (_, foreign) = try Self.replay("lease-ping.pcap", explain: true, seed: 1)
+        let offer = try #require(foreign.first { $0.input?.kind == "DHCPOFFER" })
+        #expect(ReplayExplainer.outcome(of: offer) == "ignored, not ours (wrong xid)")
+        #expect(ReplayExplainer.line(for: offer).json.contains("\"event\":\"explain\""))
+    }
+
+    @Test func badFilesAreOneLineNamingTheFileAndFrame() throws {
+        let directory = NSTemporaryDirectory() + "tvmt-replay-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let whole = try Data(contentsOf: URL(fileURLWithPath: Self.path("lease-ping.pcap")))
+        let cut = directory + "/cut.pcap"
+        try whole.prefix(1000).write(to: URL(fileURLWithPath: cut))
+        let empty = directory + "/empty.pcap"
+        try Data().write(to: URL(fileURLWithPath: empty))
+        let raw = directory + "/raw.pcap"
+        try Data([0xd4, 0xc3, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 101, 0, 0, 0])
+            .write(to: URL(fileURLWithPath: raw))
+        let cases: [(String, String)] = [(cut, "frame 3"), (empty, "cannot read"), (raw, "not Ethernet")]
+        for (path, words) in cases {
+            var options = ReplayOptions(input: path)
+            options.mac = MACAddress("02:00:00:00:00:61")
+            do {
+                _ = try Replay.replay(options, guest: Replay.guest(for: options))
+                Issue.record("\(path) replayed")
+            } catch {
+                #expect(error.description.contains(path) && error.description.contains(words), "\(error)")
+                #expect(!error.description.contains("\n"))
+            }
+        }
+    }
+
+    @Test func aCaptureWithoutSidecarTakesTheMACFromTheFirstDiscover() throws {
+        let directory = NSTemporaryDirectory() + "tvmt-replay-nosidecar-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let copy = directory + "/foreign.pcap"
+        try FileManager.default.copyItem(atPath: Self.path("lease-ping.pcap"), toPath: copy)
+        let guest = try Replay.guest(for: ReplayOptions(input: copy))
+        #expect(guest.mac == MACAddress("02:00:00:00:00:61"))
+        #expect(guest.bootTime == nil)
+    }
+
+    @Test func sidecarsRoundTripAndTimestampsAdd() throws {
+        let sidecar = try #require(try CaptureSidecar.load(for: Self.path("lease-ping.pcap")))
+        let data = try JSONEncoder().encode(sidecar)
+        #expect(try JSONDecoder().decode(CaptureSidecar.self, from: data) == sidecar)
+        let stamp = PcapTimestamp(seconds: 10, nanoseconds: 999_999_999)
+        #expect(stamp.adding(nanoseconds: 1) == PcapTimestamp(seconds: 11, nanoseconds: 0))
+        #expect(stamp.adding(nanoseconds: -1_000_000_000) == PcapTimestamp(seconds: 9, nanoseconds: 999_999_999))
+        #expect(PcapTimestamp(seconds: 11, nanoseconds: 0).nanoseconds(since: stamp) == 1)
+        #expect(PcapTimestamp(text: stamp.description) == stamp)
+        #expect(CapturePoint.guestPath(for: "/tmp/run.pcap") == "/tmp/run.guest.pcap")
+        #expect(CapturePoint.guestPath(for: "run") == "run.guest")
+    }
+}
+
+struct ReplayBenchmarkTests {
+    /// The benchmark's capture is what it claims: the guest leases from it, answers the ARP requests for its
+    /// address (1 in 100) and drops the rest as not for it.
+    @Test func theSyntheticCaptureLeasesAndIsMostlyDropped() throws {
+        let path = NSTemporaryDirectory() + "tvmt-bench-\(getpid()).pcap"
+        defer { unlink(path) }
+        try ReplayBenchmark.writeCapture(to: path, frames: 1002, seed: 5)
+        var guest = ReplayGuest(mac: ReplayBenchmark.guestMAC, stackSeed: 5,
+                                configuration: StackConfiguration(mac: ReplayBenchmark.guestMAC))
+        guest.bootTime = ReplayBenchmark.bootTime
+        var sent: [String] = []
+        let replayer = Replayer(guest: guest, onTransmit: { _, frame in sent.append(FrameFields(frame).kind) })
+        let reader = try PcapReader(path: path)
+        while try reader.withNextFrame({ stamp, frame, _ in replayer.feed(timestamp: stamp, frame: frame) }) {}
+        replayer.finish()
+        #expect(replayer.framesIn == 1002 && replayer.delivered == 1002)
+        #expect(replayer.stack.lease?.address == ReplayBenchmark.leased)
+        #expect(sent.filter { $0 == "ARP reply" }.count == 10)
+        #expect(Array(sent.prefix(2)) == ["DHCPDISCOVER", "DHCPREQUEST"])
+        let result = try ReplayBenchmark.replay(path: path, seed: 5)
+        #expect(result.frames == 1002 && result.framesOut == sent.count)
+    }
+}
