@@ -76,17 +76,19 @@ struct NetworkNamespaceTests {
         }
     }
 
-    /// MACVTAP-FACTS §6: another process holding a queue of the device is found, and `open` refuses the device.
-    @Test func anotherHolderIsFoundAndTheDeviceRefused() throws {
+    /// MACVTAP-FACTS §6: another process holding a queue of the device is found, and `open` refuses the device;
+    /// the holder's fd is 3 or 200 (any fd number, not only the first few).
+    @Test(arguments: [Int32(3), 200])
+    func anotherHolderIsFoundAndTheDeviceRefused(holderFD: Int32) throws {
         try withLab { lab in
             _ = try lab.addMacvtaps()
             let device = try TapDevice.open(interface: "mvA", netns: lab.netns)
             #expect(TapDevice.otherHolders(of: device.fd).isEmpty)
-            // A child that inherits the fd as its fd 3 and sleeps.
+            // A child that inherits the fd as `holderFD` and sleeps.
             var actions = posix_spawn_file_actions_t()
             posix_spawn_file_actions_init(&actions)
             defer { posix_spawn_file_actions_destroy(&actions) }
-            posix_spawn_file_actions_adddup2(&actions, device.fd, 3)
+            posix_spawn_file_actions_adddup2(&actions, device.fd, holderFD)
             let argv: [UnsafeMutablePointer<CChar>?] = [strdup("/bin/sleep"), strdup("20"), nil]
             defer { for pointer in argv { free(pointer) } }
             var pid: pid_t = 0
