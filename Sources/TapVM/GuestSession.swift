@@ -154,8 +154,10 @@ public final class GuestSession {
             let average: Duration? = replies.isEmpty ? nil : replies.reduce(.zero, +) / replies.count
             pingResults.append((target, sent, received, average))
             printer.print(pingLine(direction: "guest-to-lan", target: "\(target)", sent: sent, received: received, average: average))
-        case .dhcp:
+        case .dhcp, .dhcpNAK, .addressDeclined, .conflictDefended, .ipv6OnlyPreferred:
             break
+        case .ipv6:
+            break  // IPv6 reporting is the lead's (issue 5): addresses, routers, multicast groups, ping6
         }
     }
 
@@ -164,8 +166,9 @@ public final class GuestSession {
         let boot = machine?.bootedAt ?? processStart
         let elapsed = Self.milliseconds(boot - processStart) + phases.bound.milliseconds
         let phaseFields: [(String, JSONValue)] = [
-            ("discover", .number(phases.discoverSent.milliseconds)), ("offer", .number(phases.offerReceived.milliseconds)),
-            ("request", .number(phases.requestSent.milliseconds)), ("ack", .number(phases.ackReceived.milliseconds)),
+            ("discover", phases.discoverSent.map { .number($0.milliseconds) } ?? .null),
+            ("offer", phases.offerReceived.map { .number($0.milliseconds) } ?? .null),
+            ("request", phases.requestSent.map { .number($0.milliseconds) } ?? .null), ("ack", .number(phases.ackReceived.milliseconds)),
             ("bound", .number(phases.bound.milliseconds)),
         ]
         let fields: [(String, JSONValue)] = [
@@ -177,8 +180,8 @@ public final class GuestSession {
         ]
         let human = String(format: "lease: %@/%d from %@, router %@, %lld s; DISCOVER %.1f ms, OFFER %.1f, REQUEST %.1f, ACK %.1f, bound %.1f (%.1f ms since start)",
                            "\(lease.address)", lease.prefixLength, "\(lease.server)", lease.router.map { "\($0)" } ?? "none",
-                           lease.leaseTime.components.seconds, phases.discoverSent.milliseconds, phases.offerReceived.milliseconds,
-                           phases.requestSent.milliseconds, phases.ackReceived.milliseconds, phases.bound.milliseconds, elapsed)
+                           lease.leaseTime.components.seconds, phases.discoverSent?.milliseconds ?? .nan, phases.offerReceived?.milliseconds ?? .nan,
+                           phases.requestSent?.milliseconds ?? .nan, phases.ackReceived.milliseconds, phases.bound.milliseconds, elapsed)
         return EventLine("lease", fields, human: human)
     }
 

@@ -88,10 +88,16 @@ public enum ReplayExplainer {
             "lease bound \(lease.address)/\(lease.prefixLength) from \(lease.server) for \(lease.leaseTime.components.seconds) s"
         case let .leaseRenewed(lease): "lease renewed \(lease.address) for \(lease.leaseTime.components.seconds) s"
         case let .leaseLost(reason): "lease lost (\(reason))"
+        case let .dhcpNAK(state, server, message):
+            "DHCPNAK in \(state) from \(server.map { "\($0)" } ?? "unknown server")" + (message.map { ": \($0)" } ?? "")
+        case let .addressDeclined(address, reason): "declined \(address) (\(reason))"
+        case let .conflictDefended(address, by): "defended \(address) against \(by)"
+        case let .ipv6OnlyPreferred(wait): "IPv6-only preferred: DHCPv4 paused for \(wait.components.seconds) s"
         case let .pingReply(target, sequence, roundTrip):
             String(format: "echo reply from %@ seq %d, %.3f ms", "\(target)", Int(sequence), Double(roundTrip.nanoseconds) / 1e6)
         case let .pingTimeout(target, sequence): "echo request to \(target) seq \(sequence) timed out"
         case let .pingsFinished(target, sent, received): "pings to \(target) done: \(received)/\(sent) replies"
+        case let .ipv6(event): "IPv6 \(event)"
         }
     }
 }

@@ -211,6 +211,18 @@ public struct DHCPMessage: Equatable, Hashable, Sendable {
     public var maximumMessageSize: UInt16? { uint16(.maximumMessageSize) }
     /// Option 55. RFC 2132 §9.8.
     public var parameterRequestList: [DHCPOptionCode] { option(.parameterRequestList)?.data.map { DHCPOptionCode(rawValue: $0) } ?? [] }
+    /// Option 42, in order of preference. RFC 2132 §8.3.
+    public var ntpServers: [IPv4Address] { addresses(.ntpServers) }
+    /// Option 119: nil when absent or malformed (`DHCPDomainSearch.decode`). RFC 3397.
+    public var domainSearch: [String]? { option(.domainSearch).flatMap { DHCPDomainSearch.decode($0.data) } }
+    /// Option 121: nil when absent or malformed (`DHCPClasslessRoute.parse`). RFC 3442.
+    public var classlessStaticRoutes: [DHCPClasslessRoute]? {
+        option(.classlessStaticRoute).flatMap { DHCPClasslessRoute.parse($0.data) }
+    }
+    /// Option 108, V6ONLY_WAIT in seconds; nil unless exactly 4 bytes. RFC 8925 §3.1.
+    public var ipv6OnlyPreferredWait: UInt32? { uint32(.ipv6OnlyPreferred) }
+    /// Option 80 present (its length must be 0). RFC 4039 §4.
+    public var hasRapidCommit: Bool { option(.rapidCommit)?.data.isEmpty ?? false }
     /// Option 61, raw. RFC 2132 §9.14.
     public var clientIdentifier: [UInt8]? { option(.clientIdentifier)?.data }
 }

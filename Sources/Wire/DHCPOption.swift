@@ -13,6 +13,8 @@ public struct DHCPOptionCode: RawRepresentable, Hashable, Sendable, CustomString
     public static let domainName = DHCPOptionCode(15)
     public static let interfaceMTU = DHCPOptionCode(26)
     public static let broadcastAddress = DHCPOptionCode(28)
+    /// RFC 2132 §8.3: NTP servers, a list of addresses.
+    public static let ntpServers = DHCPOptionCode(42)
     public static let requestedIPAddress = DHCPOptionCode(50)
     public static let ipAddressLeaseTime = DHCPOptionCode(51)
     /// RFC 2132 §9.3: 1 = `file` holds options, 2 = `sname` holds options, 3 = both.
@@ -25,6 +27,14 @@ public struct DHCPOptionCode: RawRepresentable, Hashable, Sendable, CustomString
     public static let renewalTime = DHCPOptionCode(58)
     public static let rebindingTime = DHCPOptionCode(59)
     public static let clientIdentifier = DHCPOptionCode(61)
+    /// RFC 4039 §4: Rapid Commit, length 0.
+    public static let rapidCommit = DHCPOptionCode(80)
+    /// RFC 8925 §3.1: IPv6-Only Preferred, V6ONLY_WAIT in seconds (4 bytes).
+    public static let ipv6OnlyPreferred = DHCPOptionCode(108)
+    /// RFC 3397 §2: Domain Search, DNS-encoded names with compression pointers.
+    public static let domainSearch = DHCPOptionCode(119)
+    /// RFC 3442: Classless Static Route.
+    public static let classlessStaticRoute = DHCPOptionCode(121)
     /// RFC 2132 §3.2: a single 255 byte ending the options.
     public static let end = DHCPOptionCode(255)
 
@@ -117,5 +127,24 @@ public struct DHCPOption: Equatable, Hashable, Sendable {
     /// Option 61 as hardware type 1 (Ethernet) and a MAC address. RFC 2132 §9.14.
     public static func clientIdentifier(_ mac: MACAddress) -> DHCPOption {
         DHCPOption(code: .clientIdentifier, data: [1] + mac.array)
+    }
+
+    /// Option 61 as type 255, a 4-byte IAID (big-endian) and a DUID. RFC 4361 §6.1.
+    public static func clientIdentifier(iaid: UInt32, duid: [UInt8]) -> DHCPOption {
+        DHCPOption(code: .clientIdentifier, data: [255] + Self.uint32(.clientIdentifier, iaid).data + duid)
+    }
+
+    /// Option 80, empty. RFC 4039 §4.
+    public static let rapidCommit = DHCPOption(code: .rapidCommit, data: [])
+
+    /// Option 119 holding `names` without compression (a valid RFC 3397 encoding; names that do not encode
+    /// are left out, see `DHCPDomainSearch.encode`).
+    public static func domainSearch(_ names: [String]) -> DHCPOption {
+        DHCPOption(code: .domainSearch, data: DHCPDomainSearch.encode(names))
+    }
+
+    /// Option 121 holding `routes`. RFC 3442.
+    public static func classlessStaticRoutes(_ routes: [DHCPClasslessRoute]) -> DHCPOption {
+        DHCPOption(code: .classlessStaticRoute, data: routes.flatMap(\.encoded))
     }
 }

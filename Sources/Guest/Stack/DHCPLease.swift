@@ -9,30 +9,93 @@ public struct DHCPLease: Sendable, Equatable, CustomStringConvertible {
     public var address: IPv4Address
     public var subnetMask: IPv4Address
     public var prefixLength: Int
+    /// The router to use: the next hop of the default route of option 121 when that option is present (RFC 3442
+    /// §4: the Router option is then ignored), else the first router of option 3.
     public var router: IPv4Address?
+    /// Option 6, in order of preference.
     public var dnsServers: [IPv4Address]
     /// The server identifier (option 54).
     public var server: IPv4Address
+    /// The lease time in force: option 51 raised to `minimumLeaseTime` and capped by `leaseCap`.
     public var leaseTime: Duration
     /// T1 (option 58, else 0.5 × lease).
     public var renewalTime: Duration
     /// T2 (option 59, else 0.875 × lease).
     public var rebindingTime: Duration
     public var acquiredAt: Instant
+    /// Option 51 as the server sent it (before the floor and the cap).
+    public var offeredLeaseTime: Duration
+    /// Option 3 in order of preference; empty when option 121 is present (RFC 3442 §4).
+    public var routers: [IPv4Address] = []
+    /// Option 28. RFC 2132 §5.3.
+    public var broadcastAddress: IPv4Address?
+    /// Option 15. RFC 2132 §3.17.
+    public var domainName: String?
+    /// Option 119 (empty when absent or malformed). RFC 3397.
+    public var domainSearch: [String] = []
+    /// Option 26. RFC 2132 §5.1.
+    public var interfaceMTU: UInt16?
+    /// Option 42. RFC 2132 §8.3.
+    public var ntpServers: [IPv4Address] = []
+    /// Option 121 (empty when absent or malformed). RFC 3442.
+    public var classlessStaticRoutes: [DHCPClasslessRoute] = []
+    /// Option 108, V6ONLY_WAIT seconds, as sent. RFC 8925 §3.1.
+    public var ipv6OnlyPreferredWait: UInt32?
+    /// Every option of the DHCPACK, in order, as received (for `--json` and lease files).
+    public var rawOptions: [DHCPOption] = []
 
     public init(address: IPv4Address, subnetMask: IPv4Address, router: IPv4Address?, dnsServers: [IPv4Address],
                 server: IPv4Address, leaseTime: Duration, renewalTime: Duration, rebindingTime: Duration,
-                acquiredAt: Instant) {
+                acquiredAt: Instant, offeredLeaseTime: Duration? = nil) {
         self.address = address
         self.subnetMask = subnetMask
         self.prefixLength = subnetMask.prefixLength ?? subnetMask.rawValue.nonzeroBitCount
         self.router = router
+        self.routers = router.map { [$0] } ?? []
         self.dnsServers = dnsServers
         self.server = server
         self.leaseTime = leaseTime
         self.renewalTime = renewalTime
         self.rebindingTime = rebindingTime
         self.acquiredAt = acquiredAt
+        self.offeredLeaseTime = offeredLeaseTime ?? leaseTime
+    }
+
+    /// The lease a DHCPACK grants, starting at `acquiredAt` (when the REQUEST was sent, RFC 2131 §4.4.1); nil when
+    /// the ACK lacks the lease time (RFC 2131 Table 3: it MUST be present) or yiaddr cannot be a host's address
+    /// (`isUnicastHostAddress(subnetMask:)` with the ACK's mask when it sends one).
+    ///
+    /// The lease time is raised to `minimumLeaseTime` and then capped at `leaseCap` (the cap wins: it is the user's
+    /// explicit choice to renew quickly); T1 and T2 come from `timers(lease:renewal:rebinding:)` on that time, so a
+    /// server's T1/T2 beyond the capped lease fall back to 0.5/0.875 of it. The server is option 54, else
+    /// `fallbackServer`. Public so a lease file holding yiaddr and the raw options can be read back.
+    public init?(acknowledgement message: DHCPMessage, acquiredAt: Instant, fallbackServer: IPv4Address = .any,
+                 minimumLeaseTime: Duration = .zero, leaseCap: Duration? = nil) {
+        guard message.yourAddress.isUnicastHostAddress(subnetMask: message.subnetMask),
+              let seconds = message.ipAddressLeaseTime else { return nil }
+        let offered = Duration.seconds(Int64(seconds))
+        var leaseTime = max(offered, minimumLeaseTime)
+        if let leaseCap, leaseCap > .zero { leaseTime = min(leaseTime, leaseCap) }
+        let timers = Self.timers(lease: leaseTime, renewal: message.renewalTime.map { .seconds(Int64($0)) },
+                                 rebinding: message.rebindingTime.map { .seconds(Int64($0)) })
+        let routes = message.classlessStaticRoutes
+        let routers = routes == nil ? message.routers : []
+        let router = routes.map { $0.first(where: \.isDefault)?.router } ?? routers.first
+        self.init(address: message.yourAddress,
+                  subnetMask: message.subnetMask ?? Self.defaultMask(for: message.yourAddress),
+                  router: router, dnsServers: message.domainNameServers,
+                  server: message.serverIdentifier ?? fallbackServer,
+                  leaseTime: leaseTime, renewalTime: timers.renewal, rebindingTime: timers.rebinding,
+                  acquiredAt: acquiredAt, offeredLeaseTime: offered)
+        self.routers = routers
+        broadcastAddress = message.broadcastAddress
+        domainName = message.domainName
+        domainSearch = message.domainSearch ?? []
+        interfaceMTU = message.interfaceMTU
+        ntpServers = message.ntpServers
+        classlessStaticRoutes = routes ?? []
+        ipv6OnlyPreferredWait = message.ipv6OnlyPreferredWait
+        rawOptions = message.options
     }
 
     /// When the client enters RENEWING (T1).
@@ -69,22 +132,38 @@ public struct DHCPLease: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// When each step of the first lease exchange happened, for the lease test's report (RFC 2131 §3.1 steps 1–5).
+/// When each step of the exchange that led to a lease happened, for the lease test's report (RFC 2131 §3.1 steps
+/// 1–5, §3.2 for INIT-REBOOT, RFC 4039 for rapid commit, RFC 5227 for the conflict check).
 public struct DHCPPhaseTimes: Sendable, Equatable {
-    /// The first DHCPDISCOVER of the exchange that led to the lease.
-    public var discoverSent: Instant
-    public var offerReceived: Instant
-    /// The first DHCPREQUEST for the chosen offer.
-    public var requestSent: Instant
+    /// The first DHCPDISCOVER of the exchange; nil after INIT-REBOOT (no DISCOVER is sent).
+    public var discoverSent: Instant?
+    /// Nil after INIT-REBOOT and with rapid commit (the ACK answers the DISCOVER).
+    public var offerReceived: Instant?
+    /// The first DHCPREQUEST of the exchange; nil with rapid commit.
+    public var requestSent: Instant?
     public var ackReceived: Instant
-    /// When the address was applied (no ARP probe is done, so this equals `ackReceived`).
+    /// The first ARP probe (RFC 5227 §2.1.1); nil without conflict detection.
+    public var probeStart: Instant?
+    /// The last ARP probe; nil without conflict detection.
+    public var probeEnd: Instant?
+    /// The first ARP announcement, ANNOUNCE_WAIT after the last probe (RFC 5227 §2.3); nil without conflict detection.
+    public var announce: Instant?
+    /// When the address was applied: `ackReceived` without conflict detection, `announce` with it.
     public var bound: Instant
+    /// DISCOVER and REQUEST retransmissions (RFC 2131 §4.1) since the exchange began in INIT or INIT-REBOOT.
+    public var retransmissions: Int
 
-    public init(discoverSent: Instant, offerReceived: Instant, requestSent: Instant, ackReceived: Instant, bound: Instant) {
+    public init(discoverSent: Instant?, offerReceived: Instant?, requestSent: Instant?, ackReceived: Instant,
+                probeStart: Instant? = nil, probeEnd: Instant? = nil, announce: Instant? = nil, bound: Instant,
+                retransmissions: Int = 0) {
         self.discoverSent = discoverSent
         self.offerReceived = offerReceived
         self.requestSent = requestSent
         self.ackReceived = ackReceived
+        self.probeStart = probeStart
+        self.probeEnd = probeEnd
+        self.announce = announce
         self.bound = bound
+        self.retransmissions = retransmissions
     }
 }

@@ -13,6 +13,11 @@ extension NetworkStack {
         }
         let sender = packet.senderProtocolAddress
         let senderMAC = packet.senderHardwareAddress
+        // RFC 5227: the DHCP client's address check sees every ARP packet (it ignores our own MAC itself).
+        if dhcpClient.conflictDetection != nil {
+            dhcpClient.handleARP(ARPMessage(packet), now: now)
+            runDHCP(now: now)
+        }
         guard !senderMAC.isMulticast, senderMAC != configuration.mac else { return drop(.arpMalformed) }
         guard packet.operation == .request || packet.operation == .reply else { return drop(.arpUnsupported) }
 

@@ -26,6 +26,8 @@ public final class NetworkStack: FrameStack {
     var icmpErrorLimiter = ICMPErrorRateLimiter()
     /// Whether `configuration.pingTargets` were started (at the first bind).
     var configuredPingsStarted = false
+    /// The IPv6 host side (NetworkStack+IPv6.swift).
+    var ipv6: IPv6State
 
     /// A stack for the guest with `configuration`; `random` seeds the DHCP client, the IPv4 identification and the
     /// ICMP identifiers.
@@ -36,6 +38,10 @@ public final class NetworkStack: FrameStack {
                                 configuration: configuration.dhcp, random: random.split())
         nextIdentification = UInt16.random(in: .min ... .max, using: &random)
         pinger = ICMPEcho(interval: configuration.pingInterval, timeout: configuration.pingTimeout)
+        ipv6 = IPv6State(configuration: configuration.ipv6, mac: configuration.mac, pingInterval: configuration.pingInterval,
+                         pingTimeout: configuration.pingTimeout,
+                         // Drawn only with IPv6 on, so an IPv4-only guest's bytes do not depend on it.
+                         random: configuration.ipv6.enabled ? random.split() : SeededGenerator(seed: 0))
         self.random = random
     }
 
@@ -44,6 +50,9 @@ public final class NetworkStack: FrameStack {
 
     /// The DHCP client's state.
     public var dhcpState: DHCPClient.State { dhcpClient.state }
+
+    /// The DHCP client's NAK, DECLINE, retransmission and conflict counts.
+    public var dhcpCounters: DHCPClient.Counters { dhcpClient.counters }
 
     /// Events since the last call, in order.
     public func drainEvents() -> [StackEvent] {
@@ -57,6 +66,7 @@ public final class NetworkStack: FrameStack {
     public func start(now: Instant) {
         dhcpClient.start(now: now)
         runDHCP(now: now)
+        startIPv6(now: now)
     }
 
     /// Demultiplexes one received frame by destination MAC and EtherType; anything not for us is a counted drop.
@@ -65,12 +75,13 @@ public final class NetworkStack: FrameStack {
         let ethernet: EthernetFrame
         do { ethernet = try EthernetFrame(frame) } catch { return drop(.ethernetMalformed) }
         let destination = ethernet.destination
-        if destination != configuration.mac && !destination.isBroadcast {
+        if destination != configuration.mac && !destination.isBroadcast && !multicastMACs.contains(destination) {
             return drop(destination.isMulticast ? .multicastNotJoined : .notOurMAC)
         }
         switch ethernet.etherType {
         case .arp: receiveARP(ethernet.payload, now: now)
         case .ipv4: receiveIPv4(ethernet.payload, linkLayerBroadcast: destination.isBroadcast, now: now)
+        case .ipv6: receiveIPv6(ethernet, now: now)
         default: drop(.unsupportedEtherType)
         }
     }
@@ -80,11 +91,12 @@ public final class NetworkStack: FrameStack {
         runDHCP(now: now)
         runNeighbors(now: now)
         runPinger(now: now)
+        runIPv6(now: now)
     }
 
     /// The earliest of the DHCP client's, the ARP cache's and the pinger's deadlines.
     public func nextDeadline() -> Instant? {
-        [dhcpClient.nextDeadline, neighbors.nextDeadline, pinger.nextDeadline].compactMap { $0 }.min()
+        [dhcpClient.nextDeadline, neighbors.nextDeadline, pinger.nextDeadline, ipv6Deadline].compactMap { $0 }.min()
     }
 
     public func dequeueTransmit() -> [UInt8]? {
@@ -135,6 +147,7 @@ public final class NetworkStack: FrameStack {
             }
             sendDHCP(outgoing, now: now)
         }
+        for probe in dhcpClient.drainARP() { sendARP(probe, to: .broadcast) }
         for event in dhcpClient.drainEvents() {
             switch event {
             case let .transition(transition):
@@ -150,6 +163,14 @@ public final class NetworkStack: FrameStack {
                 setInterface(nil, keepingNeighbor: releaseServer)
                 events.append(.leaseLost(reason: reason))
                 events += pinger.stopAll()
+            case let .nak(state, server, message):
+                events.append(.dhcpNAK(state: state, server: server, message: message))
+            case let .declined(address, reason):
+                events.append(.addressDeclined(address, reason: reason))
+            case let .conflictDefended(address, other):
+                events.append(.conflictDefended(address, by: other))
+            case let .ipv6OnlyPreferred(wait):
+                events.append(.ipv6OnlyPreferred(wait: wait))
             }
         }
     }

@@ -24,6 +24,10 @@ public struct StackConfiguration: Sendable {
     public var pingTimeout: Duration = .seconds(1)
     /// The DHCP client's timings (retransmission, retries).
     public var dhcp = DHCPClient.Configuration()
+    /// The IPv6 host side (link-local, DAD, MLDv2, router discovery, SLAAC, ping6). `IPv6Configuration()` is on;
+    /// here it starts off until TapVM reports IPv6 events and capture sidecars record the setting (replays of
+    /// IPv4-only captures must not grow IPv6 frames): set `ipv6.enabled = true` (or `ipv6 = IPv6Configuration()`).
+    public var ipv6 = IPv6Configuration(enabled: false)
 
     public init(mac: MACAddress, hostname: String? = nil, pingTargets: [PingTarget] = [], pingCount: Int = 3) {
         self.mac = mac

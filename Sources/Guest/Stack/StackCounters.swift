@@ -33,7 +33,42 @@ public enum DropReason: String, Sendable, CaseIterable, Hashable {
     case dhcpWrongTransaction = "DHCP wrong xid"
     case dhcpWrongHardwareAddress = "DHCP wrong chaddr"
     case dhcpUnexpected = "DHCP unexpected message"
+    /// An OFFER or rapid-commit ACK of an address the client declined or gave up after a conflict (RFC 5227).
+    case dhcpDeclinedAddress = "DHCP offer of a declined address"
     case encodeFailed = "encode failed"
+    // IPv6 (RFC 8200, RFC 4443, RFC 4861, RFC 4862, RFC 3810)
+    /// IPv6 is off in the configuration, not started, or disabled by a duplicate link-local address.
+    case ipv6Disabled = "IPv6 disabled"
+    case ipv6Malformed = "IPv6 malformed"
+    case ipv6BadSource = "IPv6 multicast or unspecified source"
+    case ipv6NotForUs = "IPv6 not for us"
+    case ipv6Fragment = "IPv6 fragment"
+    /// Anything but NS/NA to an address still in DAD (RFC 4862 §5.4).
+    case ipv6ToTentative = "IPv6 to a tentative address"
+    case ipv6UnsupportedNextHeader = "IPv6 unsupported next header"
+    case icmpv6Malformed = "ICMPv6 malformed"
+    case icmpv6Checksum = "ICMPv6 checksum"
+    case icmpv6UnmatchedReply = "ICMPv6 echo reply unmatched"
+    case icmpv6UnhandledType = "ICMPv6 type not handled"
+    /// Fails RFC 4861 §7.1 (hop limit, code, length, options, target, source/destination rules).
+    case ndpInvalid = "NDP invalid NS or NA"
+    case ndpNotOurTarget = "NDP target not ours"
+    /// An NS from a unicast source for an address still in DAD (RFC 4862 §5.4.3).
+    case ndpTargetTentative = "NDP NS for a tentative address"
+    /// Our own DAD probe came back (RFC 4862 §5.4.3 ignores it).
+    case ndpDADLoopback = "NDP own DAD probe looped back"
+    /// Another node advertises an address we hold (not tentative): logged only, RFC 4862 §5.4.4.
+    case ndpAdvertisementForOurAddress = "NDP NA for one of our addresses"
+    case ndpAdvertisementNoEntry = "NDP NA without a cache entry"
+    /// Fails RFC 4861 §6.1.2 (link-local source, hop limit 255, code 0, options).
+    case ndpRouterAdvertisementInvalid = "NDP RA invalid"
+    case ndpRouterSolicitationIgnored = "NDP RS ignored (host)"
+    case ndpRedirectIgnored = "NDP redirect ignored"
+    case ndpResolutionFailed = "NDP resolution failed"
+    case ndpQueueOverflow = "NDP queue overflow"
+    case mldInvalid = "MLD query invalid"
+    case mldVersion1Query = "MLDv1 query ignored"
+    case mldReportIgnored = "MLD report of another listener"
     /// An outgoing frame found the transmit queue full (`TransmitQueue.capacity`).
     case transmitQueueOverflow = "transmit queue overflow"
 }
@@ -55,6 +90,21 @@ public struct StackCounters: Sendable, Equatable {
     public var icmp = ProtocolCounters()
     public var udp = ProtocolCounters()
     public var dhcp = ProtocolCounters()
+    public var ipv6 = ProtocolCounters()
+    public var icmpv6 = ProtocolCounters()
+    /// NS, NA, RS, RA.
+    public var ndp = ProtocolCounters()
+    public var mld = ProtocolCounters()
+    /// IPv6 packets handled (not dropped): with the IPv6 drops, they account for every `ipv6.received`.
+    public var ipv6Consumed = 0
+    /// ICMPv6 errors received, by type (1 destination unreachable, 2 packet too big, 3 time exceeded, 4 parameter
+    /// problem, others). RFC 4443 §3.
+    public var icmpv6ErrorsReceived: [UInt8: Int] = [:]
+    /// ICMPv6 errors not sent because of the rate limit (RFC 4443 §2.4 f).
+    public var icmpv6ErrorsRateLimited = 0
+    /// Router Advertisement options ignored by rule: an MTU below 1280 or above the link's, a prefix whose
+    /// preferred lifetime exceeds its valid lifetime or whose length is not 64 for SLAAC (RFC 4862 §5.5.3).
+    public var ndpOptionsIgnored = 0
     /// Drops by reason.
     public var drops: [DropReason: Int] = [:]
     /// ICMP errors (port unreachable) not sent because of the rate limit (at most 10 per second).

@@ -28,7 +28,7 @@ import Wire
         #expect(discover.clientAddress == .any)
         #expect(discover.clientHardwareAddress == Lab.clientMAC)
         #expect(discover.clientIdentifier == [1] + Lab.clientMAC.array)
-        #expect(discover.parameterRequestList.map(\.rawValue) == [1, 3, 6, 15, 26, 28, 51, 54, 58, 59])
+        #expect(discover.parameterRequestList.map(\.rawValue) == [1, 3, 6, 15, 26, 28, 42, 119, 121, 51, 54, 58, 59])
         #expect(discover.maximumMessageSize == 1500)
         #expect(discover.hostName == "tapvm-guest")
         #expect(discover.requestedIPAddress == nil)

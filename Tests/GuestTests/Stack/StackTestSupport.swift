@@ -192,6 +192,8 @@ final class StackHarness {
 
     init(seed: UInt64 = 7, configure: (inout StackConfiguration) -> Void = { _ in }) {
         var configuration = StackConfiguration(mac: Lab.clientMAC, hostname: "tapvm-guest")
+        // The IPv4 tests count every frame sent; IPv6 tests turn it back on (IPv6Harness).
+        configuration.ipv6.enabled = false
         configure(&configuration)
         stack = NetworkStack(configuration: configuration, random: SeededGenerator(seed: seed))
     }
