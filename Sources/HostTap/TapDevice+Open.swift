@@ -9,7 +9,8 @@ extension TapDevice {
     /// Opens the macvtap `interface` in network namespace `netns` (`nil`: the namespace tapvm runs in).
     ///
     /// Follows MACVTAP-FACTS §0: reads `major:minor` from `/sys/class/net/IF/macvtap/tap*/dev` and the MAC from
-    /// `/sys/class/net/IF/address` *inside* the namespace (`ip netns exec` remounts /sys there), never derives a
+    /// `/sys/class/net/IF/address` in a sysfs that belongs to the namespace (`MacvtapNode.locate`: a private
+    /// instance made on a thread inside it, or `ip netns exec`, which remounts /sys), never derives a
     /// path from the ifindex, mknods a private node in a fresh 0700 directory, opens it
     /// O_RDWR|O_NONBLOCK|O_CLOEXEC, removes node and directory at once, then checks SIOCGIFHWADDR and TUNGETIFF
     /// on the fd against sysfs. Offloads are left as they are: callers normally follow with `setOffload([])`.

@@ -103,7 +103,7 @@ public enum LeaseBench {
         } catch {
             return fail("\(error)", printer: printer)
         }
-        printer.note("tapvm bench lease: lab \(lab.name), \(options.runs) runs per client, dnsmasq --no-ping restarted before each")
+        printer.note("tapvm bench lease: lab \(lab.name), \(options.runs) runs per client, dnsmasq --no-ping restarted before each; timing \(executables[.tapvm] ?? "no tapvm")")
         do {
             try lab.up(configuration)
         } catch {
