@@ -111,6 +111,14 @@ public struct LabSegment: Sendable {
         throw .timeout("waiting for dnsmasq to write \(pidFile)")
     }
 
+    /// Stops this lab's dnsmasq (by its pid) and starts a fresh one with an empty lease file, as the benchmarks
+    /// need before every timed run: no remembered client, and dnsmasq's ping check counts start from zero.
+    public func restartDNSMasq(_ configuration: LabConfiguration = LabConfiguration()) throws(TapVMError) {
+        if let pid = dnsmasqPID() { Self.terminate([pid]) }
+        _ = unlink(pidFile)
+        try startDNSMasq(configuration)
+    }
+
     /// The pid of the dnsmasq this lab started, if its pid file names a live dnsmasq serving this lab.
     public func dnsmasqPID() -> pid_t? {
         guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8),

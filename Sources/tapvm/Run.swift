@@ -5,6 +5,7 @@ import Wire
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "run",
         abstract: "Boot the guest on a macvtap and stay on the LAN until SIGINT/SIGTERM or --exit-after.")
 
     @OptionGroup var attach: AttachOptions
