@@ -101,6 +101,11 @@ struct CommandLineTests {
         #expect(result.standardError.contains("exactly one of --interface"))
         let bad = try Self.tapvm(["run", "--lab", "x", "--exit-after", "soon"], timeout: 20)
         #expect(bad.status != 0 && bad.standardError.contains("--exit-after"))
+        for value in ["nan", "inf", "1e300"] {
+            let restart = try Self.tapvm(["lease", "--lab", "x", "--conflict-restart", value], timeout: 20)
+            #expect(restart.status != 0 && restart.standardError.contains("--conflict-restart takes 0 to 3600"))
+            #expect(restart.standardError.split(separator: "\n").count <= 3)
+        }
     }
 }
 
