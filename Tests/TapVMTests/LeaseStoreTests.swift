@@ -63,6 +63,9 @@ import Wire
         ("{\"version\": 1, \"mac\": \"02:00:5e:10:20:aa\", \"dns\": [], \"acquired_unix\": 5, \"address\": \"300.1.1.1\"}", "\"address\""),
         ("{\"version\": 1, \"mac\": \"02:00:5e:10:20:aa\", \"dns\": [], \"acquired_unix\": 5, \"address\": \"198.51.100.7\", \"subnet_mask\": \"255.0.255.0\", \"server\": \"198.51.100.1\", \"lease_seconds\": 60, \"renewal_seconds\": 30, \"rebinding_seconds\": 50}", "contiguous"),
         ("{\"version\": 1, \"mac\": \"02:00:5e:10:20:aa\", \"dns\": [], \"acquired_unix\": 5, \"address\": \"198.51.100.7\", \"subnet_mask\": \"255.255.255.0\", \"server\": \"198.51.100.1\", \"lease_seconds\": -1, \"renewal_seconds\": 30, \"rebinding_seconds\": 50}", "\"lease_seconds\""),
+        ("{\"version\": 1, \"mac\": \"02:00:5e:10:20:aa\", \"dns\": [], \"address\": \"198.51.100.7\", \"subnet_mask\": \"255.255.255.0\", \"server\": \"198.51.100.1\", \"lease_seconds\": 60, \"renewal_seconds\": 30, \"rebinding_seconds\": 50, \"acquired_unix\": 1e12}", "\"acquired_unix\""),
+        ("{\"version\": 1, \"mac\": \"02:00:5e:10:20:aa\", \"dns\": [], \"address\": \"198.51.100.7\", \"subnet_mask\": \"255.255.255.0\", \"server\": \"198.51.100.1\", \"lease_seconds\": 60, \"renewal_seconds\": 30, \"rebinding_seconds\": 50, \"acquired_unix\": 5}", "\"acquired_unix\""),
+        ("{\"version\": 1, \"mac\": \"02:00:5e:10:20:aa\", \"dns\": [], \"address\": \"198.51.100.7\", \"subnet_mask\": \"255.255.255.0\", \"server\": \"198.51.100.1\", \"lease_seconds\": 60, \"renewal_seconds\": 30, \"rebinding_seconds\": 50, \"acquired_unix\": 1.7e308}", "\"acquired_unix\""),
     ])
     func aCorruptFileIsOneLineNeverATrap(contents: String, reason: String) throws {
         let directory = Self.temporaryDirectory()
@@ -104,6 +107,10 @@ import Wire
         #expect(lease.leaseTime == .seconds(3600) && lease.renewalTime == .seconds(1800) && lease.rebindingTime == .seconds(3150))
         let back = LeaseRecord(lease: lease, mac: Self.mac, hostname: "guest-7", bootUnix: boot)
         #expect(back == Self.record())
+        // Out-of-range records built in memory saturate instead of trapping, and dump without trapping.
+        #expect(Self.record(acquired: 1e12).lease(bootUnix: boot).acquiredAt == Instant(nanoseconds: .max))
+        #expect(Self.record(acquired: -1e12).lease(bootUnix: boot).acquiredAt == Instant(nanoseconds: .min))
+        #expect(Self.record(acquired: 1e300).dumpLines(at: boot).contains { $0.hasPrefix("lease_remaining=") })
         #expect(Self.record().isValid(at: 1_700_000_000 + 3599) && !Self.record().isValid(at: 1_700_000_000.25 + 3600))
     }
 
