@@ -53,6 +53,29 @@ import Wire
         #expect(FileManager.default.fileExists(atPath: directory + "/id-ff0001ab.lease"))
         #expect(try store.read(mac: Self.mac, clientIdentifier: [0xff, 0x00, 0x01, 0xab]) == record)
         #expect(try store.read(mac: Self.mac) == nil)
+        // A 255-byte identifier (RFC 2132 §9.14's longest) keys the file by a short hash, within NAME_MAX.
+        record.clientIdentifier = (0..<255).map { UInt8($0) }
+        try store.write(record)
+        let key = LeaseStore.key(mac: Self.mac, clientIdentifier: record.clientIdentifier)
+        #expect(key.hasPrefix("id-h") && key.utf8.count < 40)
+        #expect(try store.read(mac: Self.mac, clientIdentifier: record.clientIdentifier) == record)
+        var other = record.clientIdentifier!
+        other[254] ^= 1
+        #expect(LeaseStore.key(mac: Self.mac, clientIdentifier: other) != key)
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func aFifoOrAnOversizedFileIsRefusedWithoutReading() throws {
+        let directory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let store = LeaseStore(directory: directory)
+        let path = store.path(mac: Self.mac)
+        #expect(mkfifo(path, 0o600) == 0)
+        #expect { _ = try store.read(mac: Self.mac) } throws: { "\($0)".contains("not a regular file") }
+        unlink(path)
+        try String(repeating: " ", count: 64 * 1024 + 1).write(toFile: path, atomically: true, encoding: .utf8)
+        #expect { _ = try store.read(mac: Self.mac) } throws: { "\($0)".contains("larger than 64 KiB") }
     }
 
     @Test(arguments: [
