@@ -102,6 +102,13 @@ struct ReplayTests {
         #expect(ReplayExplainer.line(for: offer).json.contains("\"event\":\"explain\""))
     }
 
+    @Test func aServersNAKMessageIsEscapedInExplanations() {
+        let line = ReplayExplainer.describe(.dhcpNAK(state: .requesting, server: IPv4Address(198, 51, 100, 1),
+                                                     message: "no\u{1b}[31m\nforged"))
+        #expect(line.hasSuffix(#"from 198.51.100.1: no\u{1b}[31m\nforged"#), "\(line)")
+        #expect(!line.unicodeScalars.contains { $0.value < 0x20 })
+    }
+
     @Test func badFilesAreOneLineNamingTheFileAndFrame() throws {
         let directory = NSTemporaryDirectory() + "tvmt-replay-\(getpid())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
