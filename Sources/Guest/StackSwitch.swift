@@ -188,14 +188,16 @@ public final class StackSwitch: FrameStack {
         admit(now: now)
     }
 
-    /// Releases every identity that holds a lease (RFC 2131 §4.4.6), `releaseSpacing` apart, and returns their numbers
+    /// Releases every identity that holds a lease, or an ACKed one still being checked (PROBING, which
+    /// `DHCPClient.release` handles), (RFC 2131 §4.4.6), `releaseSpacing` apart, and returns their numbers
     /// with their servers. The RELEASE is unicast to the server, so it may first wait for ARP:
     /// `releasesPending(_:)` says when all have left.
     @discardableResult
     public func releaseAll(now: Instant) -> [(identity: Int, server: IPv4Address)] {
         var released: [(identity: Int, server: IPv4Address)] = []
         for index in stacks.indices {
-            guard let lease = stacks[index].lease, !releaseQueue.contains(index) else { continue }
+            guard let lease = stacks[index].lease ?? stacks[index].dhcpClient.pendingLease,
+                  !releaseQueue.contains(index) else { continue }
             releaseQueue.append(index)
             released.append((index, lease.server))
         }

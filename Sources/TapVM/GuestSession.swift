@@ -232,9 +232,11 @@ public final class GuestSession {
     /// Releases the lease (RFC 2131 §4.4.6: a client that no longer needs its address tells the server),
     /// stops the machine and deletes what this session created. Safe to call twice.
     public func shutdown() {
-        if options.release, !boundIdentities.isEmpty, let machine {
-            let timeout = .milliseconds(500) + max(.milliseconds(5), options.releaseSpacing * 2) * boundIdentities.count
-            if machine.release(timeout: timeout) {
+        // Always asked when wanted: a lease whose event is not drained yet, or an ACKed one still PROBING, is not in
+        // `boundIdentities` but is the guest's to release (the stacks know what they hold).
+        if options.release, let machine {
+            let timeout = .milliseconds(500) + max(.milliseconds(5), options.releaseSpacing * 2) * max(1, boundIdentities.count)
+            if machine.release(timeout: timeout), !boundIdentities.isEmpty {
                 printer.note("tapvm: \(boundIdentities.count == 1 ? "lease" : "\(boundIdentities.count) leases") released")
             }
         } else if !options.release, !boundIdentities.isEmpty {

@@ -12,11 +12,13 @@ import Wire
         var server = FakeDHCPServer()
         let macs: [MACAddress]
 
-        init(count: Int, parallel: Int? = nil, spacing: Duration = .zero, releaseSpacing: Duration = .zero) {
+        init(count: Int, parallel: Int? = nil, spacing: Duration = .zero, releaseSpacing: Duration = .zero, acd: Bool = false) {
             macs = (0..<count).map { MACAddress(0x02, 0x00, 0x5e, 0x77, 0x00, UInt8($0 + 1)) }
             var random = SeededGenerator(seed: 99)
             let stacks = macs.map { mac in
-                NetworkStack(configuration: StackConfiguration(mac: mac), random: random.split())
+                var configuration = StackConfiguration(mac: mac)
+                configuration.dhcp.acd = acd
+                return NetworkStack(configuration: configuration, random: random.split())
             }
             stackSwitch = StackSwitch(stacks: stacks, parallel: parallel, spacing: spacing, releaseSpacing: releaseSpacing)
         }
@@ -178,5 +180,17 @@ import Wire
         let second = harness.sent()
         #expect(try second.map { try parseDHCP($0).messageType } == [.release])
         #expect(harness.stackSwitch.releasesPending(released) == 0)
+    }
+
+    @Test func releaseAllIncludesAnAckedLeaseStillProbing() throws {
+        let harness = SwitchHarness(count: 1, acd: true)
+        harness.stackSwitch.start(now: harness.now)
+        try harness.exchange()
+        let stack = harness.stackSwitch.stacks[0]
+        #expect(stack.lease == nil && stack.dhcpClient.pendingLease != nil && stack.dhcpState == .probing)
+        _ = harness.sent()
+        let released = harness.stackSwitch.releaseAll(now: harness.now)
+        #expect(released.map(\.identity) == [0])
+        #expect(try harness.sent().filter(isDHCP).map { try parseDHCP($0).messageType } == [.release])
     }
 }
