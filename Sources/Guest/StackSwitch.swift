@@ -62,8 +62,11 @@ public final class StackSwitch: FrameStack {
     private var nextReleaseAt = Instant.boot
     /// Identities whose RELEASE is still to be sent by `runReleases`, in order.
     private var releaseQueue: [Int] = []
-    /// The Ethernet address each DHCP server's replies came from, by its IPv4 source address.
-    private var serverMACs: [IPv4Address: MACAddress] = [:]
+    /// The Ethernet address each DHCP server's replies came from, by its IPv4 source address: learned only from a
+    /// reply the receiving identity accepted (it bound or renewed a lease from that server), at most
+    /// `maximumServers` of them, so a forged BOOTREPLY (any xid, any source) cannot poison it or grow it.
+    private(set) var serverMACs: [IPv4Address: MACAddress] = [:]
+    static let maximumServers = 16
 
     /// A switch over `stacks` (their MACs must differ). `parallel` (at least 1) limits identities mid-exchange;
     /// `spacing` separates starts and `releaseSpacing` the RELEASEs of `releaseAll`.
@@ -110,21 +113,20 @@ public final class StackSwitch: FrameStack {
         }
         let destination = MACAddress(frame, at: 0)
         let dhcpReply = Self.dhcpReply(frame)
-        if let dhcpReply, !dhcpReply.serverMAC.isMulticast { serverMACs[dhcpReply.server] = dhcpReply.serverMAC }
         if !destination.isMulticast {
             guard let index = byMAC[destination], started[index] else {
                 counters.dropped += 1
                 return
             }
             counters.unicastDelivered += 1
-            deliver(frame, to: index, now: now)
+            deliverReply(frame, dhcpReply, to: index, now: now)
         } else if let chaddr = dhcpReply?.client {
             guard let index = byMAC[chaddr], started[index] else {
                 counters.dropped += 1
                 return
             }
             counters.dhcpSteered += 1
-            deliver(frame, to: index, now: now)
+            deliverReply(frame, dhcpReply, to: index, now: now)
         } else {
             counters.flooded += 1
             for index in stacks.indices where started[index] { deliver(frame, to: index, now: now) }
@@ -229,6 +231,23 @@ public final class StackSwitch: FrameStack {
     }
 
     // MARK: Internals
+
+    /// Delivers a frame for one identity; when it is a DHCP reply that identity accepted (its lease from that server
+    /// was bound or renewed by it), remembers the server's Ethernet source for `primeServer`.
+    private func deliverReply(_ frame: UnsafeRawBufferPointer, _ dhcpReply: (client: MACAddress, server: IPv4Address, serverMAC: MACAddress)?,
+                              to index: Int, now: Instant) {
+        let before = events.count
+        deliver(frame, to: index, now: now)
+        guard let dhcpReply, !dhcpReply.serverMAC.isMulticast, stacks[index].lease?.server == dhcpReply.server,
+              serverMACs[dhcpReply.server] != nil || serverMACs.count < Self.maximumServers else { return }
+        let accepted = events[before...].contains { entry in
+            switch entry.event {
+            case .leaseBound, .leaseRenewed: entry.identity == index
+            default: false
+            }
+        }
+        if accepted { serverMACs[dhcpReply.server] = dhcpReply.serverMAC }
+    }
 
     private func deliver(_ frame: UnsafeRawBufferPointer, to index: Int, now: Instant) {
         stacks[index].receive(frame: frame, now: now)

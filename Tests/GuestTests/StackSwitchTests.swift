@@ -193,4 +193,24 @@ import Wire
         #expect(released.map(\.identity) == [0])
         #expect(try harness.sent().filter(isDHCP).map { try parseDHCP($0).messageType } == [.release])
     }
+
+    @Test func aForgedReplyWithAnotherXidDoesNotChangeTheLearnedServerMAC() throws {
+        let harness = SwitchHarness(count: 1)
+        harness.stackSwitch.start(now: harness.now)
+        let discover = try #require(harness.sent().first)
+        // A forged OFFER from the server's address but another MAC and xid, before any lease: not learned.
+        var forged = try #require(try harness.reply(to: discover))
+        forged[6..<12] = [0x02, 0xee, 0xee, 0xee, 0xee, 0xee]
+        let xidOffset = 14 + 20 + 8 + 4
+        forged[xidOffset] ^= 0xff
+        harness.feed(forged)
+        #expect(harness.stackSwitch.serverMACs.isEmpty)
+        harness.feed(try #require(try harness.reply(to: discover)))
+        try harness.exchange()
+        #expect(harness.stackSwitch.stacks[0].lease != nil)
+        #expect(harness.stackSwitch.serverMACs.values.map { $0 } == [Lab.serverMAC])
+        // After the lease, the forged reply still changes nothing.
+        harness.feed(forged)
+        #expect(harness.stackSwitch.serverMACs.values.map { $0 } == [Lab.serverMAC])
+    }
 }
