@@ -154,7 +154,7 @@ public final class GuestSession {
             let average: Duration? = replies.isEmpty ? nil : replies.reduce(.zero, +) / replies.count
             pingResults.append((target, sent, received, average))
             printer.print(pingLine(direction: "guest-to-lan", target: "\(target)", sent: sent, received: received, average: average))
-        case .dhcp, .dhcpNAK, .addressDeclined, .conflictDefended, .ipv6OnlyPreferred:
+        case .dhcp, .dhcpNAK, .addressDeclined, .conflictDefended, .ipv6OnlyPreferred, .dhcpv6, .dhcpv6Configuration:
             break
         case .ipv6:
             break  // IPv6 reporting is the lead's (issue 5): addresses, routers, multicast groups, ping6

@@ -97,6 +97,10 @@ public enum ReplayExplainer {
             String(format: "echo reply from %@ seq %d, %.3f ms", "\(target)", Int(sequence), Double(roundTrip.nanoseconds) / 1e6)
         case let .pingTimeout(target, sequence): "echo request to \(target) seq \(sequence) timed out"
         case let .pingsFinished(target, sent, received): "pings to \(target) done: \(received)/\(sent) replies"
+        case let .dhcpv6(transition): "\(transition)"
+        case let .dhcpv6Configuration(dnsServers, domainList):
+            "DHCPv6 configuration: DNS \(dnsServers.map { "\($0)" }.joined(separator: ", "))" +
+                (domainList.isEmpty ? "" : ", search \(domainList.joined(separator: ", "))")
         case let .ipv6(event): "IPv6 \(event)"
         }
     }
