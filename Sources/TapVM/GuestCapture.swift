@@ -74,11 +74,15 @@ final class GuestCapture: FrameStack {
         }
     }
 
-    /// `NetworkStack.release(now:)`, with its instant recorded for the sidecar.
-    func release(now: Instant) {
+    /// `NetworkStack.release(now:)`, with its instant recorded for the sidecar. Returns how many frames it queued
+    /// (a DHCPRELEASE, a DHCPv6 Release, or an ARP request still resolving the server).
+    @discardableResult
+    func release(now: Instant) -> Int {
         instants.withLock { $0.release = now }
         stack.release(now: now)
+        let before = pending.count - head
         takeTransmitted(now: now)
+        return pending.count - head - before
     }
 
     private func takeTransmitted(now: Instant) {

@@ -3,6 +3,7 @@ import Glibc
 import Emulator
 import Guest
 import HostTap
+import Synchronization
 import Virtio
 import Wire
 
@@ -25,6 +26,8 @@ public struct MachineConfiguration: Sendable {
     public var pcapLimitMegabytes: Int?
     /// The run's seed as the user knows it (`--seed`), for the capture sidecar; `seed` derives from it.
     public var recordedSeed: UInt64?
+    /// The guest's IPv6 side (off unless the caller turns it on; `GuestSession` does for runs).
+    public var ipv6 = IPv6Configuration(enabled: false)
 
     public init(seed: UInt64, hostname: String? = nil, pingTargets: [PingTarget] = [], pingCount: Int = 3) {
         self.seed = seed
@@ -90,6 +93,7 @@ public final class Machine: @unchecked Sendable {
             var stackConfiguration = StackConfiguration(mac: mac, hostname: configuration.hostname,
                                                         pingTargets: configuration.pingTargets, pingCount: configuration.pingCount)
             stackConfiguration.pingInterval = configuration.pingInterval
+            stackConfiguration.ipv6 = configuration.ipv6
             let stack = NetworkStack(configuration: stackConfiguration, random: SeededGenerator(seed: configuration.seed))
             self.stack = stack
             guestStack = GuestCapture(stack: stack, writer: captures.guest, bootTime: bootTime)
@@ -100,7 +104,7 @@ public final class Machine: @unchecked Sendable {
                     pingTargets: configuration.pingTargets.map(CaptureSidecar.text), pingCount: configuration.pingCount,
                     pingIntervalNanoseconds: stackConfiguration.pingInterval.nanoseconds,
                     pingTimeoutNanoseconds: stackConfiguration.pingTimeout.nanoseconds,
-                    bootTime: "\(bootTime)"))
+                    bootTime: "\(bootTime)", ipv6: configuration.ipv6.enabled ? IPv6Sidecar(configuration.ipv6) : nil))
             }
             // Runs on the vCPU thread, the only thread that touches the stack.
             vcpu = try VCPU(driver: driver, stack: guestStack, clock: clock, interrupt: interrupt, onIdle: {
@@ -125,20 +129,30 @@ public final class Machine: @unchecked Sendable {
         running = true
     }
 
-    /// Sends a DHCPRELEASE for the current lease, if any (RFC 2131 §4.4.6), and waits at most `timeout` for the
-    /// device to put it on the wire. Returns whether a frame left.
+    /// Sends a DHCPRELEASE for the current lease and a DHCPv6 Release for leased IPv6 addresses, if any
+    /// (RFC 2131 §4.4.6, RFC 8415 §18.2.7), and waits at most `timeout` for the device to put what that queued on
+    /// the wire. Returns whether a frame left.
     @discardableResult
     public func release(timeout: Duration = .milliseconds(500)) -> Bool {
         guard running else { return false }
         let before = device.counters.snapshot().txFrames
         let clock = self.clock
-        vcpu.perform { stack in (stack as? GuestCapture)?.release(now: clock.now()) }
+        let queued = QueuedCount()
+        vcpu.perform { stack in
+            queued.value.store((stack as? GuestCapture)?.release(now: clock.now()) ?? 0, ordering: .releasing)
+        }
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
-            if device.counters.snapshot().txFrames > before { return true }
+            let sent = Int(device.counters.snapshot().txFrames - before)
+            if sent > 0, sent >= queued.value.load(ordering: .acquiring) { return true }
             usleep(2_000)
         }
-        return false
+        return device.counters.snapshot().txFrames > before
+    }
+
+    /// How many frames the release queued; -1 until the vCPU ran it.
+    private final class QueuedCount: Sendable {
+        let value = Atomic<Int>(-1)
     }
 
     /// Stops the vCPU, then the device, closes the capture (flushed, so it is complete) and the fd.
