@@ -14,7 +14,7 @@ extension MacvtapLink {
     /// The addresses of `ip -o addr` output: the word after "inet6" (or "inet") on each line.
     static func parseAddresses(_ output: String) -> [String] {
         output.split(separator: "\n").compactMap { line in
-            let words = line.split(separator: " ", omittingEmptySubsequences: true)
+            let words = line.split(whereSeparator: \.isWhitespace)
             guard let index = words.firstIndex(where: { $0 == "inet6" || $0 == "inet" }), index + 1 < words.count else { return nil }
             return String(words[index + 1])
         }
@@ -41,7 +41,7 @@ extension MacvtapLink {
     public func multicastGroups() throws(TapError) -> [MACAddress] {
         let result = try SystemCommand.check(ip + ["maddr", "show", "dev", name])
         return result.standardOutput.split(separator: "\n").compactMap { line in
-            let words = line.split(separator: " ", omittingEmptySubsequences: true)
+            let words = line.split(whereSeparator: \.isWhitespace)
             guard words.first == "link", words.count >= 2 else { return nil }
             return MACAddress(String(words[1]))
         }

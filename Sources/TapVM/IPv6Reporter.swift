@@ -48,7 +48,8 @@ final class IPv6Reporter {
             routers.removeAll { $0.address == address }
             printer.note("tapvm: router \(address) gone")
         case let .multicastGroups(groups):
-            program(Set(groups.map(\.multicastMAC)))
+            // All-nodes (33:33:00:00:00:01) is on every macvtap's filter already, even with host IPv6 off (§4).
+            program(Set(groups.filter { $0 != .allNodes }.map(\.multicastMAC)))
         case .configurationFlags:
             break
         case let .pingReply(target, _, roundTrip):

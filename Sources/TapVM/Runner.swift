@@ -152,8 +152,9 @@ public enum Runner {
     static func demoIPv6(on lab: LabSegment, session: GuestSession, printer: EventPrinter, interrupted: () -> Bool) -> String? {
         printer.note("tapvm demo: waiting for IPv6 (link-local, router advertisement, SLAAC, DAD)")
         func slaac() -> IPv6AddressInfo? { session.ipv6Addresses.first { $0.origin == .slaac && $0.state == .preferred } }
-        session.pump(timeout: .seconds(10)) { slaac() != nil || interrupted() }
-        guard let address = slaac() else { return "no SLAAC address within 10 s" }
+        // Router solicitations go 4 s apart (RFC 4861 §10): a lost first one costs 4 s.
+        session.pump(timeout: .seconds(15)) { slaac() != nil || interrupted() }
+        guard let address = slaac() else { return "no SLAAC address within 15 s" }
         session.pump(timeout: .seconds(5)) { !session.ping6Results.isEmpty || interrupted() }
         let guestPing = session.ping6Results.first
         if guestPing == nil {
