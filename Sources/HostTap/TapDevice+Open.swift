@@ -9,7 +9,8 @@ extension TapDevice {
     /// Opens the macvtap `interface` in network namespace `netns` (`nil`: the namespace tapvm runs in).
     ///
     /// Follows MACVTAP-FACTS §0: reads `major:minor` from `/sys/class/net/IF/macvtap/tap*/dev` and the MAC from
-    /// `/sys/class/net/IF/address` *inside* the namespace (`ip netns exec` remounts /sys there), never derives a
+    /// `/sys/class/net/IF/address` in a sysfs that belongs to the namespace (`MacvtapNode.locate`: a private
+    /// instance made on a thread inside it, or `ip netns exec`, which remounts /sys), never derives a
     /// path from the ifindex, mknods a private node in a fresh 0700 directory, opens it
     /// O_RDWR|O_NONBLOCK|O_CLOEXEC, removes node and directory at once, then checks SIOCGIFHWADDR and TUNGETIFF
     /// on the fd against sysfs. Offloads are left as they are: callers normally follow with `setOffload([])`.
@@ -177,50 +178,5 @@ extension TapDevice {
             }
         }
         throw .systemCallFailed(call: "statvfs", path: candidates.joined(separator: ","), errno: .operationNotSupportedByDevice)
-    }
-}
-
-/// Where sysfs says a macvtap's character device is, read inside the device's network namespace.
-struct MacvtapNode: Equatable {
-    var mac: MACAddress
-    var major: UInt32
-    var minor: UInt32
-
-    /// The script run inside the namespace; the interface name is `$1`, never part of the script text.
-    /// The glob must expand inside the namespace (MACVTAP-FACTS §0).
-    static let script = """
-        d="/sys/class/net/$1"
-        [ -e "$d" ] || { echo NOIF; exit 0; }
-        [ -d "$d/macvtap" ] || { echo NOTMACVTAP; exit 0; }
-        echo "MAC $(cat "$d/address")"
-        for f in "$d"/macvtap/tap*/dev; do [ -r "$f" ] && echo "DEV $(cat "$f")"; done
-        exit 0
-        """
-
-    static func locate(interface: String, netns: String?) throws(TapError) -> MacvtapNode {
-        var argv = ["sh", "-c", script, "tapvm-locate", interface]
-        if let netns { argv = ["ip", "netns", "exec", netns] + argv }
-        let output = try SystemCommand.check(argv).standardOutput
-        return try parse(output, interface: interface, netns: netns)
-    }
-
-    static func parse(_ output: String, interface: String, netns: String?) throws(TapError) -> MacvtapNode {
-        let lines = output.split(separator: "\n").map(String.init)
-        if lines.first == "NOIF" { throw .noSuchInterface(name: interface, netns: netns) }
-        if lines.first == "NOTMACVTAP" { throw .notAMacvtap(name: interface, netns: netns) }
-        guard let macLine = lines.first(where: { $0.hasPrefix("MAC ") }),
-              let mac = MACAddress(macLine.dropFirst(4)) else {
-            throw .unexpectedSysfs(interface: interface, detail: "no MAC address in '\(output)'")
-        }
-        let devices = lines.filter { $0.hasPrefix("DEV ") }
-        guard devices.count == 1 else {
-            if devices.isEmpty { throw .deviceGone(interface: interface) }
-            throw .unexpectedSysfs(interface: interface, detail: "\(devices.count) tap* entries")
-        }
-        let numbers = devices[0].dropFirst(4).split(separator: ":")
-        guard numbers.count == 2, let major = UInt32(numbers[0]), let minor = UInt32(numbers[1]) else {
-            throw .unexpectedSysfs(interface: interface, detail: "bad dev '\(devices[0].dropFirst(4))'")
-        }
-        return MacvtapNode(mac: mac, major: major, minor: minor)
     }
 }

@@ -30,6 +30,8 @@ public enum TapError: Error, Equatable, Sendable, CustomStringConvertible {
     /// All 256 queues of the macvtap are open (EBUSY, MACVTAP-FACTS §6).
     case deviceBusy(interface: String)
     /// Another process already holds a queue of the macvtap: two opens split the traffic (MACVTAP-FACTS §6).
+    /// The check compares device numbers, so an fd of a deleted macvtap whose minor the kernel gave to this one
+    /// (MACVTAP-FACTS §0: minors are reused) counts too: nothing on the fd tells them apart.
     case sharedDevice(interface: String, holder: TapHolder)
     /// The device was deleted (ENOLINK from an ioctl, ENODEV/ENXIO from open). MACVTAP-FACTS §3g.
     case deviceGone(interface: String)
@@ -73,7 +75,7 @@ public enum TapError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .nameMismatch(expected, got):
             "the device node found for '\(expected)' belongs to interface '\(got)'; the device was probably re-created, try again"
         case let .sharedDevice(interface, holder):
-            "'\(interface)' is already open in \(holder): a second open would split its traffic between the two (MACVTAP-FACTS §6); stop that process first"
+            "'\(interface)' is already open in \(holder): a second open would split its traffic between the two (MACVTAP-FACTS §6); stop that process first (if it holds a macvtap that was deleted, its fd carries the same device number, which the kernel reused)"
         case let .deviceBusy(interface):
             "'\(interface)' has all its 256 queues open (EBUSY); close other users of the macvtap"
         case let .deviceGone(interface):

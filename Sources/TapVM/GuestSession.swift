@@ -8,7 +8,7 @@ import Wire
 /// threads only post to its mailbox.
 public final class GuestSession {
     enum Message: Sendable {
-        case stack(StackEvent)
+        case stack(Int, StackEvent)
         case signal(Int32)
     }
 
@@ -26,6 +26,10 @@ public final class GuestSession {
     private var signals: SignalWatcher?
 
     public private(set) var lease: DHCPLease?
+    /// The identities that hold a lease now (0 alone for a single guest).
+    public private(set) var boundIdentities: Set<Int> = []
+    /// When set, every stack event goes here (tagged with its identity) instead of to the session's own lines.
+    public var stackEventObserver: ((_ identity: Int, _ event: StackEvent) -> Void)?
     public private(set) var interrupted = false
     /// Why the session cannot go on (the macvtap was deleted, the card failed), once that happened.
     public private(set) var failure: String?
@@ -59,11 +63,16 @@ public final class GuestSession {
             configuration.recordedSeed = seed
             configuration.pingInterval = options.pingInterval
             configuration.ipv6 = options.ipv6.configuration(seed: seed, pingCount: options.pingCount)
-            let machine = try Machine(tap: tap, configuration: configuration) { event in mailbox.post(.stack(event)) }
+            configuration.identities = options.identities?(tap.mac) ?? []
+            configuration.parallel = options.parallel
+            configuration.spacing = options.spacing
+            configuration.releaseSpacing = options.releaseSpacing
+            let machine = try Machine(tap: tap, configuration: configuration) { identity, event in mailbox.post(.stack(identity, event)) }
             self.machine = machine
             mac = machine.mac
             try machine.start()
-            if options.ipv6.enabled {
+            // Many identities (`tapvm lease`) are DHCPv4 stacks of their own: no IPv6 there.
+            if options.ipv6.enabled && configuration.identities.isEmpty {
                 let boot = machine.bootedAt ?? processStart
                 ipv6 = IPv6Reporter(printer: printer, hostLink: hostLink) { instant in
                     Self.milliseconds(boot - processStart) + instant.milliseconds
@@ -78,6 +87,20 @@ public final class GuestSession {
             shutdown()
             throw error
         }
+    }
+
+    /// When the guest booted, on the process's clock (nil before boot or after shutdown).
+    public var bootedAt: ContinuousClock.Instant? { machine?.bootedAt }
+
+    /// Runs `body` with the guest's stack on the vCPU thread and returns its result; nil when the machine is not
+    /// running or the vCPU did not answer within `timeout`.
+    public func inspect<T: Sendable>(timeout: Duration = .seconds(2), _ body: @escaping @Sendable (FrameStack) -> T) -> T? {
+        machine?.inspect(timeout: timeout, body)
+    }
+
+    /// Runs `body` with the guest's stack and `now` on the vCPU thread, without waiting.
+    public func perform(_ body: @escaping @Sendable (FrameStack, Instant) -> Void) {
+        machine?.perform(body)
     }
 
     private func attach() throws(TapVMError) -> TapDevice {
@@ -95,7 +118,8 @@ public final class GuestSession {
                 try LabSegment.requireRoot("tapvm run --lab")
                 guard lab.exists else { throw TapVMError.labMissing(name) }
                 let interface = "tvm\(getpid() % 100_000)"
-                try lab.createMacvtap(name: interface, mac: mac)
+                // Many identities need one card that receives every MAC: passthru (MACVTAP-FACTS §1, §4).
+                try lab.createMacvtap(name: interface, mac: mac, mode: options.labMode)
                 createdMacvtap = (lab, interface)
                 hostLink = MacvtapLink(name: interface, netns: lab.clientNamespace)
                 tap = try TapDevice.open(interface: interface, netns: lab.clientNamespace)
@@ -177,8 +201,13 @@ public final class GuestSession {
         case let .signal(number):
             printer.note("tapvm: \(number == SIGINT ? "SIGINT" : "SIGTERM"), shutting down")
             interrupted = true
-        case let .stack(event):
-            handle(event)
+        case let .stack(identity, event):
+            switch event {
+            case .leaseBound, .leaseRenewed: boundIdentities.insert(identity)
+            case .leaseLost: boundIdentities.remove(identity)
+            default: break
+            }
+            if let stackEventObserver { stackEventObserver(identity, event) } else { handle(event) }
         }
     }
 
@@ -217,12 +246,19 @@ public final class GuestSession {
         // The instant the lease was bound, on the process's clock (not when this line is printed).
         let boot = machine?.bootedAt ?? processStart
         let elapsed = Self.milliseconds(boot - processStart) + phases.bound.milliseconds
-        let phaseFields: [(String, JSONValue)] = [
+        var phaseFields: [(String, JSONValue)] = [
             ("discover", phases.discoverSent.map { .number($0.milliseconds) } ?? .null),
             ("offer", phases.offerReceived.map { .number($0.milliseconds) } ?? .null),
             ("request", phases.requestSent.map { .number($0.milliseconds) } ?? .null), ("ack", .number(phases.ackReceived.milliseconds)),
-            ("bound", .number(phases.bound.milliseconds)),
         ]
+        // RFC 5227 phases, only with conflict detection (--acd).
+        var probeText = ""
+        if let start = phases.probeStart, let end = phases.probeEnd, let announce = phases.announce {
+            phaseFields += [("probe_start", .number(start.milliseconds)), ("probe_end", .number(end.milliseconds)),
+                            ("announce", .number(announce.milliseconds))]
+            probeText = String(format: ", probe %.1f-%.1f, announce %.1f", start.milliseconds, end.milliseconds, announce.milliseconds)
+        }
+        phaseFields.append(("bound", .number(phases.bound.milliseconds)))
         let fields: [(String, JSONValue)] = [
             ("address", .string("\(lease.address)")), ("prefix_length", .integer(Int64(lease.prefixLength))),
             ("router", lease.router.map { .string("\($0)") } ?? .null), ("server", .string("\(lease.server)")),
@@ -230,10 +266,10 @@ public final class GuestSession {
             ("lease_seconds", .integer(lease.leaseTime.components.seconds)),
             ("phases_ms", .object(phaseFields)), ("elapsed_ms", .number(elapsed)),
         ]
-        let human = String(format: "lease: %@/%d from %@, router %@, %lld s; DISCOVER %.1f ms, OFFER %.1f, REQUEST %.1f, ACK %.1f, bound %.1f (%.1f ms since start)",
+        let human = String(format: "lease: %@/%d from %@, router %@, %lld s; DISCOVER %.1f ms, OFFER %.1f, REQUEST %.1f, ACK %.1f%@, bound %.1f (%.1f ms since start)",
                            "\(lease.address)", lease.prefixLength, "\(lease.server)", lease.router.map { "\($0)" } ?? "none",
                            lease.leaseTime.components.seconds, phases.discoverSent?.milliseconds ?? .nan, phases.offerReceived?.milliseconds ?? .nan,
-                           phases.requestSent?.milliseconds ?? .nan, phases.ackReceived.milliseconds, phases.bound.milliseconds, elapsed)
+                           phases.requestSent?.milliseconds ?? .nan, phases.ackReceived.milliseconds, probeText, phases.bound.milliseconds, elapsed)
         return EventLine("lease", fields, human: human)
     }
 
@@ -250,7 +286,17 @@ public final class GuestSession {
     /// Releases the lease (RFC 2131 §4.4.6: a client that no longer needs its address tells the server),
     /// stops the machine and deletes what this session created. Safe to call twice.
     public func shutdown() {
-        if lease != nil || ipv6?.holdsDHCPv6Address == true, let machine, machine.release() { printer.note("tapvm: lease released") }
+        // A DHCPv6 binding is released too (RFC 8415 §18.2.7), with or without an IPv4 lease.
+        let holdsIPv6Lease = ipv6?.holdsDHCPv6Address == true
+        if options.release, !boundIdentities.isEmpty || holdsIPv6Lease, let machine {
+            let timeout = .milliseconds(500) + max(.milliseconds(5), options.releaseSpacing * 2) * boundIdentities.count
+            if machine.release(timeout: timeout) {
+                printer.note("tapvm: \(boundIdentities.count > 1 ? "\(boundIdentities.count) leases" : "lease") released")
+            }
+        } else if !options.release, !boundIdentities.isEmpty || holdsIPv6Lease {
+            printer.note("tapvm: --no-release: the lease is kept")
+        }
+        boundIdentities.removeAll()
         lease = nil
         // An existing macvtap outlives the run: take the groups this run added off its filter.
         if createdMacvtap == nil { ipv6?.removeProgrammedGroups() }

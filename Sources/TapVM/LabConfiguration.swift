@@ -33,7 +33,17 @@ public struct LabConfiguration: Sendable, Equatable {
     public var prefixLength: Int { usesBenchmarkRange ? 15 : 24 }
     public var netmask: IPv4Address { .mask(prefixLength: prefixLength) }
     public var poolStart: IPv4Address { usesBenchmarkRange ? IPv4Address(198, 18, 1, 0) : IPv4Address(198, 51, 100, 50) }
-    public var poolEnd: IPv4Address { IPv4Address(rawValue: poolStart.rawValue + UInt32(poolSize - 1)) }
+    /// The last address such that the range holds `poolSize` addresses dnsmasq will hand out: it never offers one
+    /// ending in .0 or .255 (observed with dnsmasq 2.89 on a /15), so those are not counted.
+    public var poolEnd: IPv4Address {
+        var address = poolStart.rawValue
+        var usable = 0
+        while true {
+            if address & 0xff != 0 && address & 0xff != 0xff { usable += 1 }
+            if usable >= poolSize { return IPv4Address(rawValue: address) }
+            address += 1
+        }
+    }
 
     /// Checks the values a user can give; the message says what is allowed.
     public func validate() throws(TapVMError) {

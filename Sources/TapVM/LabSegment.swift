@@ -114,6 +114,14 @@ public struct LabSegment: Sendable {
         throw .timeout("waiting for dnsmasq to write \(pidFile)")
     }
 
+    /// Stops this lab's dnsmasq (by its pid) and starts a fresh one with an empty lease file, as the benchmarks
+    /// need before every timed run: no remembered client, and dnsmasq's ping check counts start from zero.
+    public func restartDNSMasq(_ configuration: LabConfiguration = LabConfiguration()) throws(TapVMError) {
+        if let pid = dnsmasqPID() { Self.terminate([pid]) }
+        _ = unlink(pidFile)
+        try startDNSMasq(configuration)
+    }
+
     /// The pid of the dnsmasq this lab started, if its pid file names a live dnsmasq serving this lab.
     public func dnsmasqPID() -> pid_t? {
         guard let text = try? String(contentsOfFile: pidFile, encoding: .utf8),
@@ -206,9 +214,14 @@ public struct LabSegment: Sendable {
 
     /// Creates a bridge-mode macvtap on the lab's lower device, with IPv6 disabled on it before it goes up
     /// (MACVTAP-FACTS §7: otherwise the host kernel runs its own IPv6 stack with the guest's MAC).
-    public func createMacvtap(name interface: String, mac: MACAddress) throws(TapVMError) {
+    /// `.passthru` (for many identities) ignores `mac`, takes the lower's and needs the lower to itself (§1).
+    public func createMacvtap(name interface: String, mac: MACAddress, mode: MacvtapLink.Mode = .bridge) throws(TapVMError) {
         do {
-            _ = try MacvtapLink.create(name: interface, lower: lowerInterface, netns: clientNamespace, mode: .bridge, address: mac)
+            _ = try MacvtapLink.create(name: interface, lower: lowerInterface, netns: clientNamespace, mode: mode,
+                                       address: mode == .passthru ? nil : mac)
+        } catch let error where mode == .passthru {
+            throw .commandFailed("passthru macvtap on \(lowerInterface) of lab \(name)",
+                                 "\(error) (a passthru macvtap needs the lower to itself: is another tapvm run or lease on this lab?)")
         } catch {
             throw .tap(error)
         }

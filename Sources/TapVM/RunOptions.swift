@@ -1,4 +1,5 @@
 import Guest
+import HostTap
 import Wire
 
 /// Where the guest's card is plugged in (DESIGN.md, "ATTACH").
@@ -33,6 +34,19 @@ public struct RunOptions: Sendable {
     /// How long to wait for a lease before a run with `exitAfter: .lease` fails.
     public var leaseTimeout: Duration = .seconds(30)
     public var pcapPath: String?
+    /// Whether the end of the run (and SIGINT/SIGTERM) gives the lease back with DHCPRELEASE (`--no-release`: no).
+    public var release = true
+    /// The guests behind the card (`tapvm lease`), given the card's MAC once it is attached; see
+    /// `MachineConfiguration.identities`. Nil: one guest on the card's MAC, today's path.
+    public var identities: (@Sendable (_ cardMAC: MACAddress) -> [StackConfiguration])?
+    /// The mode of the macvtap made on `--lab`: bridge for one MAC, passthru for many (it receives every MAC's
+    /// frames, MACVTAP-FACTS §1; bridge mode filters by the exact MAC, §4).
+    public var labMode: MacvtapLink.Mode = .bridge
+    /// With `identities`: at most this many between DISCOVER and their first lease at once.
+    public var parallel: Int?
+    /// With `identities`: the least time between two starts (`--rate`) and between two RELEASEs (`--release-rate`).
+    public var spacing: Duration = .zero
+    public var releaseSpacing: Duration = .zero
     /// Which side `pcapPath` captures (`--pcap-point`), and the rotation size in megabytes (`--pcap-limit`).
     public var pcapPoint: CapturePoint = .guest
     public var pcapLimitMegabytes: Int?

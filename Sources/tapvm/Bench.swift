@@ -6,8 +6,9 @@ import TapVM
 /// their own files and are listed here.
 struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "The benchmarks.",
-        subcommands: [BenchReplay.self])
+        commandName: "bench",
+        abstract: "The benchmarks: tapvm side by side with the tools a user would otherwise pick, as ratios.",
+        subcommands: [BenchLease.self, BenchReplay.self])
 }
 
 struct BenchReplay: ParsableCommand {

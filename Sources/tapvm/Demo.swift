@@ -3,6 +3,7 @@ import TapVM
 
 struct Demo: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "demo",
         abstract: "Make a throw-away LAN in network namespaces, boot a guest on a macvtap there, lease, SLAAC, ping and ping6 both ways, tear down.")
 
     @OptionGroup var output: OutputOptions

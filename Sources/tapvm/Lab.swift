@@ -6,6 +6,7 @@ extension LabIPv6Mode: ExpressibleByArgument {}
 
 struct Lab: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "lab",
         abstract: "The lab segment on its own, for use with 'run --lab': namespaces NAME and NAME-c, dnsmasq in NAME.",
         subcommands: [Up.self, Down.self, Status.self])
 
@@ -15,7 +16,7 @@ struct Lab: ParsableCommand {
     }
 
     struct Up: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Build the lab segment and start dnsmasq in it.")
+        static let configuration = CommandConfiguration(commandName: "up", abstract: "Build the lab segment and start dnsmasq in it.")
         @OptionGroup var lab: NameOption
         @Flag(name: .customLong("ping-check"), inversion: .prefixedNo,
               help: "dnsmasq pings a new address (up to 3 s) before offering it (--no-ping-check is the default).")
@@ -53,7 +54,7 @@ struct Lab: ParsableCommand {
     }
 
     struct Down: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Stop the lab's dnsmasq and delete its namespaces.")
+        static let configuration = CommandConfiguration(commandName: "down", abstract: "Stop the lab's dnsmasq and delete its namespaces.")
         @OptionGroup var lab: NameOption
         func run() throws {
             let segment = try LabSegment(name: lab.name)
@@ -63,7 +64,7 @@ struct Lab: ParsableCommand {
     }
 
     struct Status: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show whether the lab is up, its dnsmasq and its leases.")
+        static let configuration = CommandConfiguration(commandName: "status", abstract: "Show whether the lab is up, its dnsmasq and its leases.")
         @OptionGroup var lab: NameOption
         func run() throws {
             let segment = try LabSegment(name: lab.name)

@@ -5,16 +5,10 @@ import Wire
 
 struct Run: ParsableCommand {
     static let configuration = CommandConfiguration(
+        commandName: "run",
         abstract: "Boot the guest on a macvtap and stay on the LAN until SIGINT/SIGTERM or --exit-after.")
 
-    @Option(help: "An existing macvtap interface (found through sysfs, verified by MAC).")
-    var interface: String?
-    @Option(help: "The network namespace that holds --interface.")
-    var netns: String?
-    @Option(name: .customLong("tap-fd"), help: "An open macvtap fd inherited from the parent (as libvirt hands one to QEMU).")
-    var tapFD: Int32?
-    @Option(help: ArgumentHelp("Create a bridge-mode macvtap on the lab segment NAME ('tapvm lab up') for this run.", valueName: "NAME"))
-    var lab: String?
+    @OptionGroup var attach: AttachOptions
 
     @Option(name: .customLong("exit-after"), help: ArgumentHelp("End the run once the lease is bound ('lease') or after SECONDS.", valueName: "lease|SECONDS"))
     var exitAfter: String?
@@ -33,17 +27,15 @@ struct Run: ParsableCommand {
     var hostname: String?
     @Option(help: "Seconds to wait for a lease with --exit-after lease.")
     var leaseTimeout = 30
+    @Flag(inversion: .prefixedNo, help: "RELEASE the lease at the end and on SIGINT/SIGTERM (--no-release keeps it).")
+    var release = true
 
     @OptionGroup var guest: GuestOptions
     @OptionGroup var ipv6: IPv6Options
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
-        let attachments = [interface != nil, tapFD != nil, lab != nil].filter { $0 }.count
-        guard attachments == 1 else {
-            throw ValidationError("say where to attach: exactly one of --interface NAME [--netns NS], --tap-fd N, --lab [NAME]")
-        }
-        if netns != nil && interface == nil { throw ValidationError("--netns goes with --interface") }
+        try attach.check()
         if let exitAfter, exitAfter != "lease", Double(exitAfter).map({ $0 > 0 && $0 <= 31_536_000 }) != true {
             throw ValidationError("--exit-after takes 'lease' or a number of seconds up to a year, not '\(exitAfter)'")
         }
@@ -54,18 +46,15 @@ struct Run: ParsableCommand {
             throw ValidationError("--ping6 takes an IPv6 address or 'router', not '\(target)'")
         }
         if !ping6.isEmpty && !ipv6.ipv6 { throw ValidationError("--ping6 needs IPv6 (drop --no-ipv6)") }
-        if quietHost && interface == nil { throw ValidationError("--quiet-host goes with --interface (tapvm's own macvtaps are quiet already)") }
+        if quietHost && attach.interface == nil { throw ValidationError("--quiet-host goes with --interface (tapvm's own macvtaps are quiet already)") }
         guard (1...100).contains(pingCount) else { throw ValidationError("--ping-count takes 1 to 100") }
         guard (0.01...60).contains(pingInterval) else { throw ValidationError("--ping-interval takes 0.01 to 60 seconds") }
         guard (1...3600).contains(leaseTimeout) else { throw ValidationError("--lease-timeout takes 1 to 3600 seconds") }
     }
 
     func run() throws {
-        let attachment: Attachment
-        if let interface { attachment = .interface(name: interface, netns: netns) }
-        else if let tapFD { attachment = .tapFD(tapFD) }
-        else { attachment = .lab(name: lab ?? "tapvm") }
-        var options = RunOptions(attachment: attachment)
+        var options = RunOptions(attachment: attach.attachment)
+        options.release = release
         options.seed = guest.seed
         options.mac = guest.mac
         options.hostname = hostname

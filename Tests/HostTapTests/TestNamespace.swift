@@ -55,6 +55,7 @@ struct Lab {
 }
 
 /// Runs `body` with a fresh lab and deletes the namespace afterwards, whatever happens.
+@discardableResult
 func withLab<T>(_ body: (Lab) throws -> T) throws -> T {
     let lab = try Lab.create()
     defer { lab.destroy() }

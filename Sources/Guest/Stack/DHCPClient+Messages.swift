@@ -52,9 +52,11 @@ extension DHCPClient {
         return String(scalars)
     }
 
-    /// A BOOTREQUEST with our xid and chaddr, broadcast flag off (macvtap delivers unicast to our MAC, RFC 2131 §4.1).
+    /// A BOOTREQUEST with our xid and chaddr, broadcast flag off (macvtap delivers unicast to our MAC, RFC 2131 §4.1)
+    /// unless `requestBroadcastReplies`; never in a message from a bound address (ciaddr set).
     func baseMessage(seconds: UInt16, clientAddress: IPv4Address, options: [DHCPOption]) -> DHCPMessage {
-        DHCPMessage(op: .bootRequest, transactionID: transactionID, seconds: seconds, flags: 0,
+        let broadcast = configuration.requestBroadcastReplies && clientAddress == .any
+        return DHCPMessage(op: .bootRequest, transactionID: transactionID, seconds: seconds, flags: broadcast ? 0x8000 : 0,
                     clientAddress: clientAddress, clientHardwareAddress: mac, options: options)
     }
 

@@ -76,6 +76,11 @@ public struct DHCPClient: Sendable {
         /// Treat every lease as at most this long (T1 and T2 recomputed from it), so renewal and rebinding can be
         /// tested quickly; `--lease-cap`. It wins over `minimumLeaseTime`.
         public var leaseCap: Duration?
+        /// Set the BROADCAST bit (RFC 2131 §4.1), so servers broadcast their replies instead of unicasting them to
+        /// the offered address. Many identities behind one card want it: a unicast reply makes the server add a
+        /// neighbour entry per client (dnsmasq writes one with SIOCSARP), and the kernel's table is shared by all
+        /// namespaces (gc_thresh3, 1024 by default).
+        public var requestBroadcastReplies = false
         public init() {}
     }
 
