@@ -168,13 +168,18 @@ public final class Machine: @unchecked Sendable {
         let clock = self.clock
         let deadline = ContinuousClock.now + timeout
         guard stack is StackSwitch else {
-            let queued = QueuedCount()
+            // The card's TX count that means everything queued up to the release has left: what the driver has put
+            // on the ring so far plus what still waits in the guest (IPv6 may have frames in flight too).
+            let target = QueuedCount()
             vcpu.perform { stack in
-                queued.value.store((stack as? GuestCapture)?.release(now: clock.now()) ?? 0, ordering: .releasing)
+                let waiting = (stack as? GuestCapture)?.release(now: clock.now()) ?? 0
+                target.value.store(Int(self.driver.counters.txFrames) + waiting, ordering: .releasing)
             }
             while ContinuousClock.now < deadline {
-                let sent = Int(device.counters.snapshot().txFrames - before)
-                if sent > 0, sent >= queued.value.load(ordering: .acquiring) { return true }
+                let wanted = target.value.load(ordering: .acquiring)
+                if wanted >= 0, Int(device.counters.snapshot().txFrames) >= wanted, device.counters.snapshot().txFrames > before {
+                    return true
+                }
                 usleep(2_000)
             }
             return device.counters.snapshot().txFrames > before
@@ -222,7 +227,7 @@ public final class Machine: @unchecked Sendable {
         return result.withLock { $0 }
     }
 
-    /// How many frames the release queued; -1 until the vCPU ran it.
+    /// The card's TX frame count at which the release has left; -1 until the vCPU ran it.
     private final class QueuedCount: Sendable {
         let value = Atomic<Int>(-1)
     }
