@@ -30,6 +30,9 @@ public final class StackSwitch: FrameStack {
         public var flooded = 0
         /// Frames for a MAC no identity holds (a passthru card receives the whole segment), or too short to read.
         public var dropped = 0
+        /// Identities that held a `parallel` slot for `admissionTimeout` without a lease (no answer, NAK or
+        /// DECLINE loops): their slot went to the next identity; they keep trying.
+        public var admissionsTimedOut = 0
         public init() {}
     }
 
@@ -41,6 +44,10 @@ public final class StackSwitch: FrameStack {
     public let spacing: Duration
     /// The least time between two RELEASEs of `releaseAll`.
     public let releaseSpacing: Duration
+    /// How long a started identity may hold its `parallel` slot without a lease before it is given up on (its
+    /// slot freed, `counters.admissionsTimedOut` counted); default 64 s, DHCP's four retransmissions
+    /// (4 + 8 + 16 + 32 s, RFC 2131 §4.1).
+    public let admissionTimeout: Duration
     public private(set) var counters = Counters()
 
     private let byMAC: [MACAddress: Int]
@@ -50,6 +57,8 @@ public final class StackSwitch: FrameStack {
     private var nextToStart = 0
     private var inFlight = 0
     private var deadlines: [Instant?]
+    /// When each started identity must have its lease by to keep its slot; nil once settled or given up on.
+    private var admissionDeadlines: [Instant?]
     /// Identities that may have frames to send, in turn order; `queued[i]` says whether `i` is in `turns`.
     private var turns: [Int] = []
     private var turnHead = 0
@@ -70,7 +79,8 @@ public final class StackSwitch: FrameStack {
 
     /// A switch over `stacks` (their MACs must differ). `parallel` (at least 1) limits identities mid-exchange;
     /// `spacing` separates starts and `releaseSpacing` the RELEASEs of `releaseAll`.
-    public init(stacks: [NetworkStack], parallel: Int? = nil, spacing: Duration = .zero, releaseSpacing: Duration = .zero) {
+    public init(stacks: [NetworkStack], parallel: Int? = nil, spacing: Duration = .zero, releaseSpacing: Duration = .zero,
+                admissionTimeout: Duration = .seconds(64)) {
         precondition(!stacks.isEmpty, "a switch needs at least one stack")
         var byMAC: [MACAddress: Int] = [:]
         for (index, stack) in stacks.enumerated() {
@@ -81,6 +91,8 @@ public final class StackSwitch: FrameStack {
         self.parallel = max(1, min(parallel ?? stacks.count, stacks.count))
         self.spacing = max(spacing, .zero)
         self.releaseSpacing = max(releaseSpacing, .zero)
+        self.admissionTimeout = max(admissionTimeout, .zero)
+        admissionDeadlines = Array(repeating: nil, count: stacks.count)
         started = Array(repeating: false, count: stacks.count)
         settled = Array(repeating: false, count: stacks.count)
         deadlines = Array(repeating: nil, count: stacks.count)
@@ -137,6 +149,12 @@ public final class StackSwitch: FrameStack {
     /// Polls only the stacks whose deadline has come.
     public func poll(now: Instant) {
         for index in stacks.indices {
+            if let deadline = admissionDeadlines[index], deadline <= now {
+                admissionDeadlines[index] = nil
+                settled[index] = true
+                inFlight -= 1
+                counters.admissionsTimedOut += 1
+            }
             guard let deadline = deadlines[index], deadline <= now else { continue }
             primeServer(index, now: now)
             stacks[index].poll(now: now)
@@ -151,6 +169,7 @@ public final class StackSwitch: FrameStack {
         if inFlight < parallel, nextToStart < stacks.count { earliest = nextStartAt }
         if !releaseQueue.isEmpty { earliest = min(earliest ?? nextReleaseAt, nextReleaseAt) }
         for case let deadline? in deadlines where earliest.map({ deadline < $0 }) ?? true { earliest = deadline }
+        for case let deadline? in admissionDeadlines where earliest.map({ deadline < $0 }) ?? true { earliest = deadline }
         return earliest
     }
 
@@ -266,6 +285,7 @@ public final class StackSwitch: FrameStack {
         }
         if started[index], !settled[index], stack.lease != nil {
             settled[index] = true
+            admissionDeadlines[index] = nil
             inFlight -= 1
         }
     }
@@ -279,6 +299,7 @@ public final class StackSwitch: FrameStack {
             nextToStart += 1
             started[index] = true
             inFlight += 1
+            admissionDeadlines[index] = now + admissionTimeout
             stacks[index].start(now: now)
             collect(index)
         }

@@ -213,4 +213,25 @@ import Wire
         harness.feed(forged)
         #expect(harness.stackSwitch.serverMACs.values.map { $0 } == [Lab.serverMAC])
     }
+
+    @Test func anIdentityThatGetsNoAnswerGivesUpItsSlot() throws {
+        let harness = SwitchHarness(count: 2, parallel: 1)
+        harness.stackSwitch.start(now: harness.now)
+        #expect(harness.sent().map(Self.source) == [harness.macs[0]])
+        // Identity 0 never gets an answer: it retransmits, and after the admission timeout identity 1 starts.
+        while harness.now < .boot + harness.stackSwitch.admissionTimeout {
+            let next = try #require(harness.stackSwitch.nextDeadline())
+            #expect(!harness.stackSwitch.isStarted(1))
+            harness.clock.advance(to: next)
+            harness.stackSwitch.poll(now: harness.now)
+            let frames = harness.sent()
+            for frame in frames where Self.source(frame) == harness.macs[1] {
+                harness.feed(try #require(try harness.reply(to: frame)))
+            }
+        }
+        #expect(harness.stackSwitch.isStarted(1))
+        #expect(harness.stackSwitch.counters.admissionsTimedOut == 1)
+        try harness.exchange()
+        #expect(harness.stackSwitch.stacks[1].lease != nil)
+    }
 }
