@@ -41,5 +41,5 @@ public enum DHCPClientIdentifier: Sendable, Equatable {
 /// dhcpcd uses for RFC 4361 client identifiers (src/if-options.c). Both DHCP clients use this one derivation.
 public func IAID(mac: MACAddress) -> UInt32 {
     let bytes = mac.array
-    return bytes[bytes.count - 4 ..< bytes.count].reduce(0) { $0 << 8 | UInt32($1) }
+    return bytes.bigEndian(UInt32.self, at: bytes.count - 4)
 }

@@ -137,10 +137,6 @@ public struct DHCPv6Client: Sendable {
     public static let defaultInformationRefreshTime: Duration = .seconds(86_400)
     /// IRT_MINIMUM (RFC 8415 §7.6, §21.23).
     public static let minimumInformationRefreshTime: Duration = .seconds(600)
-    /// OPTION_UNICAST (RFC 8415 §21.12).
-    static let serverUnicastOption = DHCPv6OptionCode(12)
-    /// OPTION_INF_MAX_RT (RFC 8415 §21.25).
-    static let infMaxRTOption = DHCPv6OptionCode(83)
 
     public let mac: MACAddress
     public var configuration: Configuration
