@@ -3,6 +3,8 @@
 #include "CLinux.h"
 
 #include <string.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -109,3 +111,5 @@ int clinux_mknod_char(const char *path, unsigned mode, unsigned major, unsigned 
 
 const int clinux_CLONE_NEWNET = CLONE_NEWNET;
 int clinux_setns(int fd, int nstype) { return setns(fd, nstype); }
+
+int clinux_pipe_cloexec(int fds[2]) { return pipe2(fds, O_CLOEXEC); }

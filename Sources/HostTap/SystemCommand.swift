@@ -1,5 +1,4 @@
-import Synchronization
-import Dispatch
+import CLinux
 import Foundation
 
 /// What an external command printed and how it ended.
@@ -15,8 +14,8 @@ public struct CommandResult: Sendable, Equatable {
     }
 }
 
-/// Runs `ip`, `sysctl` and `sh` as child processes, by argv (never through a shell command line), with a time
-/// limit. The only place HostTap starts processes.
+/// Runs `ip`, `sysctl` and `sh` as child processes (`ChildProcess`), by argv (never through a shell command line),
+/// with a time limit.
 public enum SystemCommand {
     /// Where the tools live on Debian-like systems; prepended to PATH so `ip netns exec NS sysctl` finds sysctl.
     static let searchPath = "/usr/sbin:/usr/bin:/sbin:/bin"
@@ -31,45 +30,52 @@ public enum SystemCommand {
         guard let executable = locate(argv[0]) else {
             throw .commandFailed(command: commandLine, status: 127, message: "\(argv[0]) not found in \(searchPath)")
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = Array(argv.dropFirst())
         var environment = ProcessInfo.processInfo.environment
         environment["PATH"] = searchPath + (environment["PATH"].map { ":" + $0 } ?? "")
         environment["LC_ALL"] = "C"
-        process.environment = environment
-        let outputPipe = Pipe(), errorPipe = Pipe()
-        process.standardOutput = outputPipe
-        process.standardError = errorPipe
-        process.standardInput = FileHandle.nullDevice
-        let finished = DispatchSemaphore(value: 0)
-        process.terminationHandler = { _ in finished.signal() }
-        do {
-            try process.run()
-        } catch {
-            throw .commandFailed(command: commandLine, status: 126, message: "\(error)")
+        var outputPipe: [Int32] = [-1, -1], errorPipe: [Int32] = [-1, -1]
+        guard clinux_pipe_cloexec(&outputPipe) == 0 else {
+            throw .commandFailed(command: commandLine, status: 126, message: "pipe: \(String(cString: strerror(errno)))")
         }
-        // Drain both pipes concurrently so a chatty child cannot block on a full pipe.
-        let collected = OutputCollector()
-        let group = DispatchGroup()
-        for (pipe, isError) in [(outputPipe, false), (errorPipe, true)] {
-            DispatchQueue.global().async(group: group) {
-                let data = pipe.fileHandleForReading.readDataToEndOfFile()
-                collected.store(String(decoding: data, as: UTF8.self), isError: isError)
+        defer { for fd in outputPipe where fd >= 0 { close(fd) } }
+        guard clinux_pipe_cloexec(&errorPipe) == 0 else {
+            throw .commandFailed(command: commandLine, status: 126, message: "pipe: \(String(cString: strerror(errno)))")
+        }
+        defer { for fd in errorPipe where fd >= 0 { close(fd) } }
+        let child = try ChildProcess.spawn([executable] + argv.dropFirst(), environment: environment.map { "\($0)=\($1)" },
+                                           output: outputPipe[1], errors: errorPipe[1])
+        close(outputPipe[1]); outputPipe[1] = -1
+        close(errorPipe[1]); errorPipe[1] = -1
+        // Read both pipes until both reach EOF (a daemon's forked child may keep them open: the deadline ends
+        // that), then reap the child.
+        let deadline = ContinuousClock.now + .milliseconds(Int64(timeout * 1000))
+        var output: [UInt8] = [], errors: [UInt8] = []
+        var open = [outputPipe[0], errorPipe[0]]
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while !open.isEmpty {
+            let remaining = deadline - ContinuousClock.now
+            if remaining <= .zero { break }
+            var fds = open.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            let milliseconds = Int32(clamping: remaining.components.seconds * 1000 + remaining.components.attoseconds / 1_000_000_000_000_000 + 1)
+            let ready = Glibc.poll(&fds, nfds_t(fds.count), milliseconds)
+            if ready < 0 && errno == EINTR { continue }
+            if ready <= 0 { break }
+            for descriptor in fds where descriptor.revents != 0 {
+                let count = buffer.withUnsafeMutableBytes { read(descriptor.fd, $0.baseAddress, $0.count) }
+                if count > 0 {
+                    if descriptor.fd == outputPipe[0] { output += buffer[..<count] } else { errors += buffer[..<count] }
+                } else if count == 0 || (errno != EINTR && errno != EAGAIN) {
+                    open.removeAll { $0 == descriptor.fd }
+                }
             }
         }
-        if finished.wait(timeout: .now() + timeout) == .timedOut {
-            process.terminate()  // SIGTERM to the pid we started
-            if finished.wait(timeout: .now() + 2) == .timedOut {
-                kill(process.processIdentifier, SIGKILL)
-                _ = finished.wait(timeout: .now() + 2)
-            }
-            _ = group.wait(timeout: .now() + 2)
+        let remaining = deadline - ContinuousClock.now
+        guard child.wait(timeout: max(remaining, .milliseconds(10))) else {
+            child.terminate()  // SIGTERM to the pid we started, then SIGKILL
             throw .commandTimedOut(command: commandLine, seconds: timeout)
         }
-        _ = group.wait(timeout: .now() + 5)
-        let (output, errorOutput) = collected.values
-        return CommandResult(status: process.terminationStatus, standardOutput: output, standardError: errorOutput)
+        return CommandResult(status: child.exitStatus ?? -1, standardOutput: String(decoding: output, as: UTF8.self),
+                             standardError: String(decoding: errors, as: UTF8.self))
     }
 
     /// Runs `argv` and throws `commandFailed` (naming the command and its first stderr line) unless it exits 0.
@@ -95,15 +101,4 @@ public enum SystemCommand {
         }
         return nil
     }
-}
-
-/// The two pipe contents, filled from two queues.
-private final class OutputCollector: Sendable {
-    private let storage = Mutex<(String, String)>(("", ""))
-
-    func store(_ text: String, isError: Bool) {
-        storage.withLock { if isError { $0.1 = text } else { $0.0 = text } }
-    }
-
-    var values: (String, String) { storage.withLock { $0 } }
 }

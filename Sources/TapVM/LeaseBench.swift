@@ -200,9 +200,9 @@ public enum LeaseBench {
             let argv = [executables[.tapvm]!, "run", "--interface", interface, "--netns", lab.clientNamespace,
                         "--exit-after", "lease", "--json"]
             let start = ContinuousClock.now
-            let process: BenchProcess
+            let process: ChildProcess
             do {
-                process = try BenchProcess.spawn(argv, environment: Self.environment, output: ends[1], errors: log)
+                process = try ChildProcess.spawn(argv, environment: Self.environment, output: ends[1], errors: log, ownProcessGroup: true)
             } catch {
                 _ = Glibc.close(ends[1])
                 return .failed("\(error)")
@@ -251,9 +251,9 @@ public enum LeaseBench {
                 let monitor: BenchAddressMonitor
                 do { monitor = try BenchAddressMonitor() } catch { return .failed("\(error)") }
                 let start = ContinuousClock.now
-                let process: BenchProcess
+                let process: ChildProcess
                 do {
-                    process = try BenchProcess.spawn(argv, environment: Self.environment, output: log, errors: log)
+                    process = try ChildProcess.spawn(argv, environment: Self.environment, output: log, errors: log, ownProcessGroup: true)
                 } catch {
                     return .failed("\(error)")
                 }

@@ -90,8 +90,8 @@ struct LeaseBenchIntegrationTests {
         let seen = try NetworkNamespace.perform(in: namespace) { () -> IPv4Address? in
             let index = if_nametoindex("vA")
             guard index != 0, let monitor = try? BenchAddressMonitor(),
-                  let process = try? BenchProcess.spawn([ip, "-4", "address", "add", "198.51.100.77/24", "dev", "vA"],
-                                                        environment: [], output: 2, errors: 2) else { return nil }
+                  let process = try? ChildProcess.spawn([ip, "-4", "address", "add", "198.51.100.77/24", "dev", "vA"],
+                                                        environment: [], output: 2, errors: 2, ownProcessGroup: true) else { return nil }
             defer { process.terminate() }
             return monitor.waitForAddress(interfaceIndex: index, until: .now + .seconds(10))?.address
         }

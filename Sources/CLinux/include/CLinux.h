@@ -66,6 +66,11 @@ int clinux_epoll_remove(int epfd, int fd);
 /// epoll_wait into parallel arrays of tokens and event masks; returns the count (or -1, errno).
 int clinux_epoll_wait(int epfd, uint64_t *tokens, uint32_t *events, int capacity, int timeout_ms);
 
+// ---- processes ---------------------------------------------------------------------------------------------
+/// pipe2(fds, O_CLOEXEC): both ends close-on-exec from the start, so a program another thread spawns at the same
+/// moment cannot inherit them (and keep the pipe open).
+int clinux_pipe_cloexec(int fds[2]);
+
 // ---- device nodes and namespaces ---------------------------------------------------------------------------
 /// mknod(path, S_IFCHR | mode, makedev(major, minor)).
 int clinux_mknod_char(const char *path, unsigned mode, unsigned major, unsigned minor);
