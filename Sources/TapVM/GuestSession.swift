@@ -49,8 +49,9 @@ public final class GuestSession {
         mac = options.mac ?? Self.randomMAC(using: &generator)
         let mailbox = self.mailbox
         signals = SignalWatcher { number in mailbox.post(.signal(number)) }
-        do {
-            let tap = try attach()
+        do throws(TapVMError) {
+            // The scan for other holders of the macvtap runs while the machine is built and boots.
+            let (tap, holderCheck) = try attach()
             var configuration = MachineConfiguration(seed: generator.next(), hostname: options.hostname,
                                                      pingTargets: options.pingTargets, pingCount: options.pingCount)
             configuration.pcapPath = options.pcapPath
@@ -66,6 +67,9 @@ public final class GuestSession {
             self.machine = machine
             mac = machine.mac
             try machine.start()
+            // Before any line about what the guest learned: a shared device splits its traffic (MACVTAP-FACTS
+            // §6). The guest may already have sent a DISCOVER on it; the run ends here all the same.
+            do throws(TapError) { try holderCheck?.wait() } catch { throw TapVMError.tap(error) }
             printer.note("tapvm: guest \(tap.mac) booted on \(tap.name) (seed \(seed))")
         } catch {
             shutdown()
@@ -87,12 +91,14 @@ public final class GuestSession {
         machine?.perform(body)
     }
 
-    private func attach() throws(TapVMError) -> TapDevice {
+    /// Opens the card and starts the scan for other holders of it (nil for an adopted fd, which is not checked).
+    private func attach() throws(TapVMError) -> (TapDevice, TapHolderCheck?) {
         let tap: TapDevice
+        var holderCheck: TapHolderCheck?
         do {
             switch options.attachment {
             case let .interface(name, netns):
-                tap = try TapDevice.open(interface: name, netns: netns)
+                (tap, holderCheck) = try TapDevice.openCheckingHoldersInBackground(interface: name, netns: netns)
             case let .tapFD(fd):
                 tap = try TapDevice.adopt(fd: fd)
             case let .lab(name):
@@ -103,7 +109,8 @@ public final class GuestSession {
                 // Many identities need one card that receives every MAC: passthru (MACVTAP-FACTS §1, §4).
                 try lab.createMacvtap(name: interface, mac: mac, mode: options.labMode)
                 createdMacvtap = (lab, interface)
-                tap = try TapDevice.open(interface: interface, netns: lab.clientNamespace)
+                (tap, holderCheck) = try TapDevice.openCheckingHoldersInBackground(interface: interface,
+                                                                                  netns: lab.clientNamespace)
             }
             // Offloads off (MACVTAP-FACTS §3b/3c): frames at most MTU-sized, checksums complete.
             try tap.setOffload([])
@@ -114,7 +121,7 @@ public final class GuestSession {
         } catch {
             throw .unexpected("\(error)")
         }
-        return tap
+        return (tap, holderCheck)
     }
 
     /// A locally administered unicast MAC (02:xx:xx:xx:xx:xx) from the run's generator.
