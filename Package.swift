@@ -38,7 +38,11 @@ let package = Package(
         // Composition: a Machine wires memory, device, guest and capture; the lab segment.
         .target(name: "TapVM", dependencies: ["Wire", "Virtio", "HostTap", "Emulator", "Guest", "Capture",
                                               .product(name: "SystemPackage", package: "swift-system")]),
-        .executableTarget(name: "tapvm", dependencies: ["TapVM", .product(name: "ArgumentParser", package: "swift-argument-parser")]),
+        // Linked by the toolchain's lld with packed relative relocations (DT_RELR, glibc 2.36+): the dynamic
+        // loader otherwise applies some 80 000 of them one by one at every start (the default gold cannot pack).
+        .executableTarget(name: "tapvm", dependencies: ["TapVM", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+                          linkerSettings: [.unsafeFlags(["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs"],
+                                                        .when(platforms: [.linux]))]),
 
         .testTarget(name: "WireTests", dependencies: ["Wire"]),
         .testTarget(name: "VirtioTests", dependencies: ["Virtio"]),
