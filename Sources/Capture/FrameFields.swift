@@ -3,8 +3,8 @@ import Wire
 /// An Ethernet frame decoded with Wire into a one-line summary and an ordered list of named fields, for
 /// `tapvm replay --explain` and for the first difference `--expect` reports.
 ///
-/// Decodes Ethernet II, ARP (RFC 826), IPv4 (RFC 791), ICMP echo (RFC 792), UDP (RFC 768) and DHCPv4 (RFC 2131,
-/// options by code as RFC 2132 names them). The frame is untrusted: a layer that does not parse ends the decoding
+/// Decodes Ethernet II, ARP (RFC 826), IPv4 (RFC 791), ICMP echo (RFC 792), UDP (RFC 768), DHCPv4 (RFC 2131,
+/// options by code as RFC 2132 names them), and IPv6 with ICMPv6, NDP, MLDv2 and DHCPv6 (FrameFields+IPv6.swift). The frame is untrusted: a layer that does not parse ends the decoding
 /// with a field saying so; nothing traps.
 public struct FrameFields: Equatable, Sendable {
     /// One named value, as a person reads it ("option 50" = "198.51.100.61").
@@ -49,6 +49,8 @@ public struct FrameFields: Equatable, Sendable {
             decodeARP(ethernet.payload, fields: &fields, kind: &kind, summary: &summary)
         case .ipv4:
             decodeIPv4(ethernet.payload, fields: &fields, kind: &kind, summary: &summary)
+        case .ipv6:
+            decodeIPv6(ethernet.payload, fields: &fields, kind: &kind, summary: &summary)
         default:
             kind = "EtherType \(ethernet.etherType)"
             summary = "\(kind) frame from \(ethernet.source)"
