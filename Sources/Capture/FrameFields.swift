@@ -179,10 +179,10 @@ public struct FrameFields: Equatable, Sendable {
                 .map { "\(IPv4Address(data[$0], data[$0 + 1], data[$0 + 2], data[$0 + 3]))" }.joined(separator: ",")
         case .ipAddressLeaseTime, .renewalTime, .rebindingTime:
             guard data.count == 4 else { break }
-            return "\(data.reduce(UInt32(0)) { $0 << 8 | UInt32($1) }) s"
+            return "\(data.bigEndian(UInt32.self, at: 0)) s"
         case .maximumMessageSize, .interfaceMTU:
             guard data.count == 2 else { break }
-            return "\(UInt16(data[0]) << 8 | UInt16(data[1]))"
+            return "\(data.bigEndian(UInt16.self, at: 0))"
         case .hostName, .domainName, .message:
             return "\"\(String(decoding: data, as: UTF8.self))\""
         case .parameterRequestList:
