@@ -17,6 +17,9 @@ public enum PcapError: Error, Equatable, Sendable, CustomStringConvertible {
     case writeFailed(path: String, reason: String)
     /// The writer or reader was already closed.
     case closed(path: String)
+    /// libpcap could not be loaded (it is loaded on first use, not at start-up: `PcapLibrary`); `reason` says
+    /// which library or function is missing.
+    case libraryUnavailable(reason: String)
 
     public var description: String {
         switch self {
@@ -32,6 +35,8 @@ public enum PcapError: Error, Equatable, Sendable, CustomStringConvertible {
             "writing capture file \(path) failed: \(reason)"
         case let .closed(path):
             "capture file \(path) was already closed"
+        case let .libraryUnavailable(reason):
+            "cannot use capture files: \(reason)"
         }
     }
 }

@@ -39,23 +39,25 @@ public final class PcapReader {
     private var pcap: OpaquePointer?
 
     /// Opens `path` and checks its link type.
-    /// - Throws: `cannotOpen` (missing, unreadable, not a pcap file, header cut short), `notEthernet`.
+    /// - Throws: `cannotOpen` (missing, unreadable, not a pcap file, header cut short), `notEthernet`,
+    ///   `libraryUnavailable`.
     public init(path: String) throws(PcapError) {
         self.path = path
+        try PcapLibrary.load()
         var errorBuffer = [CChar](repeating: 0, count: Int(PCAP_ERRBUF_SIZE))
-        guard let pcap = pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO),
+        guard let pcap = tapvm_pcap_open_offline_with_tstamp_precision(path, UInt32(PCAP_TSTAMP_PRECISION_NANO),
                                                                   &errorBuffer) else {
             let reason = errorBuffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
             throw .cannotOpen(path: path, reason: reason)
         }
-        let linkType = pcap_datalink(pcap)
+        let linkType = tapvm_pcap_datalink(pcap)
         guard linkType == DLT_EN10MB else {
-            let name = pcap_datalink_val_to_name(linkType).map { String(cString: $0) } ?? "unknown"
-            pcap_close(pcap)
+            let name = tapvm_pcap_datalink_val_to_name(linkType).map { String(cString: $0) } ?? "unknown"
+            tapvm_pcap_close(pcap)
             throw .notEthernet(path: path, linkType: linkType, name: name)
         }
         self.pcap = pcap
-        self.snapLength = Int(pcap_snapshot(pcap))
+        self.snapLength = Int(tapvm_pcap_snapshot(pcap))
     }
 
     deinit { close() }
@@ -68,7 +70,7 @@ public final class PcapReader {
         var header: UnsafeMutablePointer<pcap_pkthdr>?
         var data: UnsafePointer<UInt8>?
         let frame = framesRead + 1
-        switch pcap_next_ex(pcap, &header, &data) {
+        switch tapvm_pcap_next_ex(pcap, &header, &data) {
         case 1:
             guard let header else { throw .badRecord(path: path, frame: frame, reason: "no record header") }
             let captured = Int(header.pointee.caplen)
@@ -84,7 +86,7 @@ public final class PcapReader {
         case -2:
             return nil
         default:
-            throw .badRecord(path: path, frame: frame, reason: String(cString: pcap_geterr(pcap)))
+            throw .badRecord(path: path, frame: frame, reason: String(cString: tapvm_pcap_geterr(pcap)))
         }
     }
 
@@ -96,7 +98,7 @@ public final class PcapReader {
         var header: UnsafeMutablePointer<pcap_pkthdr>?
         var data: UnsafePointer<UInt8>?
         let frame = framesRead + 1
-        switch pcap_next_ex(pcap, &header, &data) {
+        switch tapvm_pcap_next_ex(pcap, &header, &data) {
         case 1:
             guard let header else { throw .badRecord(path: path, frame: frame, reason: "no record header") }
             let fraction = Int64(header.pointee.ts.tv_usec)
@@ -111,7 +113,7 @@ public final class PcapReader {
         case -2:
             return false
         default:
-            throw .badRecord(path: path, frame: frame, reason: String(cString: pcap_geterr(pcap)))
+            throw .badRecord(path: path, frame: frame, reason: String(cString: tapvm_pcap_geterr(pcap)))
         }
     }
 
@@ -124,7 +126,7 @@ public final class PcapReader {
 
     /// Closes the file. Idempotent.
     public func close() {
-        if let pcap { pcap_close(pcap) }
+        if let pcap { tapvm_pcap_close(pcap) }
         pcap = nil
     }
 }

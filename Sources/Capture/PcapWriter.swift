@@ -31,33 +31,34 @@ public final class PcapWriter: Sendable {
 
     /// Creates `path` (mode 0600, truncated if it exists) and writes the pcap file header.
     /// Uses pcap_open_dead_with_tstamp_precision(DLT_EN10MB, snapLength, precision) and pcap_dump_fopen.
-    /// - Throws: `cannotCreate` naming the file.
+    /// - Throws: `cannotCreate` naming the file, `libraryUnavailable`.
     public init(path: String, snapLength: Int = 262_144, nanosecond: Bool = false) throws(PcapError) {
         precondition(snapLength > 0 && snapLength <= Int(Int32.max), "snapLength out of range")
+        try PcapLibrary.load()
         self.path = path
         self.snapLength = snapLength
         self.nanosecond = nanosecond
         let precision = UInt32(nanosecond ? PCAP_TSTAMP_PRECISION_NANO : PCAP_TSTAMP_PRECISION_MICRO)
-        guard let pcap = pcap_open_dead_with_tstamp_precision(DLT_EN10MB, Int32(snapLength), precision) else {
+        guard let pcap = tapvm_pcap_open_dead_with_tstamp_precision(DLT_EN10MB, Int32(snapLength), precision) else {
             throw .cannotCreate(path: path, reason: "pcap_open_dead failed")
         }
         // open(2) ourselves so the file is born 0600, whatever the umask; fchmod covers an existing file.
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
         guard fd >= 0 else {
             let reason = String(cString: strerror(errno))
-            pcap_close(pcap)
+            tapvm_pcap_close(pcap)
             throw .cannotCreate(path: path, reason: reason)
         }
         guard fchmod(fd, 0o600) == 0, let file = fdopen(fd, "wb") else {
             let reason = String(cString: strerror(errno))
             Glibc.close(fd)
-            pcap_close(pcap)
+            tapvm_pcap_close(pcap)
             throw .cannotCreate(path: path, reason: reason)
         }
-        guard let dumper = pcap_dump_fopen(pcap, file) else {
-            let reason = String(cString: pcap_geterr(pcap))
+        guard let dumper = tapvm_pcap_dump_fopen(pcap, file) else {
+            let reason = String(cString: tapvm_pcap_geterr(pcap))
             fclose(file)
-            pcap_close(pcap)
+            tapvm_pcap_close(pcap)
             throw .cannotCreate(path: path, reason: reason)
         }
         handles = Mutex(Handles(pcap: pcap, dumper: dumper))
@@ -80,7 +81,7 @@ public final class PcapWriter: Sendable {
         try handles.withLock { (handles) throws(PcapError) in
             guard let dumper = handles.dumper else { throw .closed(path: path) }
             // pcap_dump's first argument is the dumper passed as u_char *; it only reads `data`.
-            pcap_dump(UnsafeMutableRawPointer(dumper).assumingMemoryBound(to: UInt8.self), &header,
+            tapvm_pcap_dump(UnsafeMutableRawPointer(dumper).assumingMemoryBound(to: UInt8.self), &header,
                       frame.baseAddress?.assumingMemoryBound(to: UInt8.self))
         }
     }
@@ -91,7 +92,7 @@ public final class PcapWriter: Sendable {
         let path = self.path
         try handles.withLock { (handles) throws(PcapError) in
             guard let dumper = handles.dumper else { throw .closed(path: path) }
-            if pcap_dump_flush(dumper) != 0 {
+            if tapvm_pcap_dump_flush(dumper) != 0 {
                 throw .writeFailed(path: path, reason: String(cString: strerror(errno)))
             }
         }
@@ -103,10 +104,10 @@ public final class PcapWriter: Sendable {
         let path = self.path
         try handles.withLock { (handles) throws(PcapError) in
             guard let dumper = handles.dumper else { return }
-            let flushed = pcap_dump_flush(dumper) == 0
+            let flushed = tapvm_pcap_dump_flush(dumper) == 0
             let reason = flushed ? "" : String(cString: strerror(errno))
-            pcap_dump_close(dumper)
-            if let pcap = handles.pcap { pcap_close(pcap) }
+            tapvm_pcap_dump_close(dumper)
+            if let pcap = handles.pcap { tapvm_pcap_close(pcap) }
             handles = Handles(pcap: nil, dumper: nil)
             if !flushed { throw .writeFailed(path: path, reason: reason) }
         }

@@ -20,8 +20,20 @@ extension TapDevice {
     /// Linux 6.2 the size of `/proc/PID/fd` is its number of fds, which is trusted only when `/proc/self/fd`
     /// reports a non-zero size (this process always has fds open).
     public static func otherHolders(of fd: Int32) -> [TapHolder] {
+        guard let device = characterDevice(of: fd) else { return [] }
+        return otherHolders(ofDevice: device)
+    }
+
+    /// The device number of `fd` when it is a character device (fstat), else nil.
+    static func characterDevice(of fd: Int32) -> dev_t? {
         var own = stat()
-        guard fstat(fd, &own) == 0, own.st_mode & S_IFMT == S_IFCHR else { return [] }
+        guard fstat(fd, &own) == 0, own.st_mode & S_IFMT == S_IFCHR else { return nil }
+        return own.st_rdev
+    }
+
+    /// `otherHolders(of:)` for the character device numbered `device`: needs no fd, so it may run on another
+    /// thread while the fd is used or closed (`TapHolderCheck`).
+    static func otherHolders(ofDevice device: dev_t) -> [TapHolder] {
         let me = getpid()
         guard let processes = opendir("/proc") else { return [] }
         defer { closedir(processes) }
@@ -32,7 +44,7 @@ extension TapDevice {
         while let entry = readdir(processes) {
             guard let pid = withUnsafeBytes(of: entry.pointee.d_name, processNumber), pid != me else { continue }
             if sizeCountsDescriptors, fstatat(procFD, "\(pid)/fd", &directory, 0) != 0 || directory.st_size == 0 { continue }
-            if holdsDevice(pid: pid, procFD: procFD, device: own.st_rdev) {
+            if holdsDevice(pid: pid, procFD: procFD, device: device) {
                 holders.append(TapHolder(pid: pid, command: command(of: pid)))
             }
         }

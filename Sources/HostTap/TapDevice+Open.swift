@@ -26,8 +26,23 @@ extension TapDevice {
         return try open(node: node, interface: interface)
     }
 
-    /// Opens the character device `node` (found in sysfs for `interface`) and verifies MAC and name on the fd.
-    static func open(node: MacvtapNode, interface: String) throws(TapError) -> TapDevice {
+    /// `open(interface:netns:)` without waiting for the scan for other holders: the scan runs on its own thread
+    /// (`TapHolderCheck`) and its `wait()` throws `sharedDevice`. The caller must call `wait()` before it relies
+    /// on the device's traffic being whole, and release the device if it throws.
+    /// - Throws: as `open(interface:netns:)`, except `sharedDevice`.
+    public static func openCheckingHoldersInBackground(interface: String, netns: String?) throws(TapError)
+        -> (device: TapDevice, holders: TapHolderCheck)
+    {
+        try NetworkName.validateInterface(interface)
+        if let netns { try NetworkName.requireNamespace(netns) }
+        let node = try MacvtapNode.locate(interface: interface, netns: netns)
+        let device = try open(node: node, interface: interface, checkHolders: false)
+        return (device, TapHolderCheck(fd: device.fd, interface: interface))
+    }
+
+    /// Opens the character device `node` (found in sysfs for `interface`) and verifies MAC and name on the fd;
+    /// then, with `checkHolders`, that no other process holds the device.
+    static func open(node: MacvtapNode, interface: String, checkHolders: Bool = true) throws(TapError) -> TapDevice {
         let fd = try openPrivateNode(node, interface: interface)
         do throws(TapError) {
             let device = try probe(fd: fd, interface: interface)
@@ -39,7 +54,7 @@ extension TapDevice {
                 device.release()
                 throw TapError.nameMismatch(expected: interface, got: device.name)
             }
-            if let holder = otherHolders(of: fd).first {
+            if checkHolders, let holder = otherHolders(of: fd).first {
                 device.release()
                 throw TapError.sharedDevice(interface: interface, holder: holder)
             }

@@ -53,8 +53,9 @@ public final class GuestSession {
         mac = options.mac ?? Self.randomMAC(using: &generator)
         let mailbox = self.mailbox
         signals = SignalWatcher { number in mailbox.post(.signal(number)) }
-        do {
-            let tap = try attach()
+        do throws(TapVMError) {
+            // The scan for other holders of the macvtap runs while the machine is built and boots.
+            let (tap, holderCheck) = try attach()
             var configuration = MachineConfiguration(seed: generator.next(), hostname: options.hostname,
                                                      pingTargets: options.pingTargets, pingCount: options.pingCount)
             configuration.pcapPath = options.pcapPath
@@ -71,6 +72,9 @@ public final class GuestSession {
             self.machine = machine
             mac = machine.mac
             try machine.start()
+            // Before any line about what the guest learned: a shared device splits its traffic (MACVTAP-FACTS
+            // §6). The guest may already have sent a DISCOVER on it; the run ends here all the same.
+            do throws(TapError) { try holderCheck?.wait() } catch { throw TapVMError.tap(error) }
             // Many identities (`tapvm lease`) are DHCPv4 stacks of their own: no IPv6 there.
             if options.ipv6.enabled && configuration.identities.isEmpty {
                 let boot = machine.bootedAt ?? processStart
@@ -103,12 +107,14 @@ public final class GuestSession {
         machine?.perform(body)
     }
 
-    private func attach() throws(TapVMError) -> TapDevice {
+    /// Opens the card and starts the scan for other holders of it (nil for an adopted fd, which is not checked).
+    private func attach() throws(TapVMError) -> (TapDevice, TapHolderCheck?) {
         let tap: TapDevice
+        var holderCheck: TapHolderCheck?
         do {
             switch options.attachment {
             case let .interface(name, netns):
-                tap = try TapDevice.open(interface: name, netns: netns)
+                (tap, holderCheck) = try TapDevice.openCheckingHoldersInBackground(interface: name, netns: netns)
                 hostLink = MacvtapLink(name: name, netns: netns)
                 checkHostIPv6(hostLink!)
             case let .tapFD(fd):
@@ -122,7 +128,8 @@ public final class GuestSession {
                 try lab.createMacvtap(name: interface, mac: mac, mode: options.labMode)
                 createdMacvtap = (lab, interface)
                 hostLink = MacvtapLink(name: interface, netns: lab.clientNamespace)
-                tap = try TapDevice.open(interface: interface, netns: lab.clientNamespace)
+                (tap, holderCheck) = try TapDevice.openCheckingHoldersInBackground(interface: interface,
+                                                                                  netns: lab.clientNamespace)
             }
             // Offloads off (MACVTAP-FACTS §3b/3c): frames at most MTU-sized, checksums complete.
             try tap.setOffload([])
@@ -133,7 +140,7 @@ public final class GuestSession {
         } catch {
             throw .unexpected("\(error)")
         }
-        return tap
+        return (tap, holderCheck)
     }
 
     /// MACVTAP-FACTS §7 (issue 5 item 6): an existing macvtap whose host side has IPv6 addresses answers NDP for

@@ -56,4 +56,18 @@ struct HostTapUnitTests {
         #expect(TapOffload.udpFragmentation.rawValue == 0x10)
         #expect(TapInterfaceFlags(rawValue: 0x5002).description == "TAP|NO_PI|VNET_HDR")
     }
+
+    /// /proc/net/if_inet6 lines (Linux net/ipv6/addrconf.c if6_seq_show): only the named device's, as ip prints them.
+    @Test func parsesTheInterfaceAddressTable() {
+        let table = """
+            00000000000000000000000000000001 01 80 10 80       lo
+            fe8000000000000000aabbfffecc0671 05 40 20 80     mvq0
+            20010db8000000010000000000000002 05 40 00 00     mvq0
+            fe800000000000000000000000000009 06 40 20 80    mvq01
+            malformed line
+            """
+        #expect(MacvtapLink.parseInterfaceAddresses(table, device: "mvq0") == ["fe80::aa:bbff:fecc:671/64", "2001:db8:0:1::2/64"])
+        #expect(MacvtapLink.parseInterfaceAddresses(table, device: "lo") == ["::1/128"])
+        #expect(MacvtapLink.parseInterfaceAddresses("", device: "mvq0").isEmpty)
+    }
 }

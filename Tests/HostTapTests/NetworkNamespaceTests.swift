@@ -84,6 +84,7 @@ struct NetworkNamespaceTests {
             _ = try lab.addMacvtaps()
             let device = try TapDevice.open(interface: "mvA", netns: lab.netns)
             #expect(TapDevice.otherHolders(of: device.fd).isEmpty)
+            #expect(throws: Never.self) { try TapHolderCheck(fd: device.fd, interface: "mvA").wait() }
             // A child that inherits the fd as `holderFD` and sleeps.
             var actions = posix_spawn_file_actions_t()
             posix_spawn_file_actions_init(&actions)
@@ -101,6 +102,15 @@ struct NetworkNamespaceTests {
             #expect(TapDevice.otherHolders(of: device.fd) == [TapHolder(pid: pid, command: "sleep")])
             #expect(throws: TapError.sharedDevice(interface: "mvA", holder: TapHolder(pid: pid, command: "sleep"))) {
                 try TapDevice.open(interface: "mvA", netns: lab.netns)
+            }
+            // In the background: the open succeeds, the check refuses; closing the fd first changes nothing.
+            let (late, check) = try TapDevice.openCheckingHoldersInBackground(interface: "mvA", netns: lab.netns)
+            late.close()
+            #expect(throws: TapError.sharedDevice(interface: "mvA", holder: TapHolder(pid: pid, command: "sleep"))) {
+                try check.wait()
+            }
+            #expect(throws: TapError.sharedDevice(interface: "mvA", holder: TapHolder(pid: pid, command: "sleep"))) {
+                try check.wait()
             }
         }
     }
