@@ -125,6 +125,8 @@ extension NetworkStack {
             return drop(.ndpRouterAdvertisementInvalid)
         }
         counters.ipv6Consumed += 1
+        // A known option that does not fit its format is ignored on its own (RFC 4861 §6.1.2, as Linux does).
+        counters.ndpOptionsIgnored += advertisement.options.invalidCount
         if advertisement.currentHopLimit != 0 { ipv6.hopLimit = advertisement.currentHopLimit }
         if advertisement.reachableTime != 0 {
             let base = Duration.milliseconds(Int64(advertisement.reachableTime))
