@@ -85,8 +85,13 @@ extension NetworkStack {
             sendNeighborAdvertisement(target: target, to: .allNodes, solicited: false, now: now)
             return
         }
-        if let sourceLinkLayer {
+        // §7.2.3 creates or updates an entry for the source; a new one only for a source we could reach directly
+        // (link-local or on an on-link prefix), so an on-link host cannot fill the cache with made-up addresses
+        // from elsewhere. The cache itself is bounded (NeighborCacheV6.maximumEntries).
+        if let sourceLinkLayer,
+           ip.source.isLinkLocal || ipv6.neighbors.state(of: ip.source) != nil || ipv6.routers.isOnLink(ip.source, now: now) {
             let released = ipv6.neighbors.learn(ip.source, mac: sourceLinkLayer, now: now)
+            counters.neighborCacheEvictions = ipv6.neighbors.evictions
             for packet in released { enqueueFrame(to: sourceLinkLayer, etherType: .ipv6, payload: packet) }
         }
         sendNeighborAdvertisement(target: target, to: ip.source, solicited: true, now: now)
@@ -155,6 +160,7 @@ extension NetworkStack {
             for packet in ipv6.neighbors.learn(ip.source, mac: mac, isRouter: true, now: now) {
                 enqueueFrame(to: mac, etherType: .ipv6, payload: packet)
             }
+            counters.neighborCacheEvictions = ipv6.neighbors.evictions
         }
         let (changed, removed) = ipv6.routers.update(from: ip.source, advertisement: advertisement, mtu: mtu, now: now)
         if let changed { emitIPv6(.router(changed), now: now) }
