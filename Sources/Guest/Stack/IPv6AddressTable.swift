@@ -37,8 +37,14 @@ struct IPv6AddressTable: Sendable {
     /// RetransTimer: the time between DAD probes and after the last one. RFC 4861 §10.
     var retransTimer: Duration
 
+    /// Autoconfigured (SLAAC) addresses at most, like Linux's max_addresses (16 per interface).
+    var maximumAutoconfigured = 16
+
     /// In the order they were added.
     private(set) var entries: [Entry] = []
+
+    /// Whether another SLAAC address may be formed (fewer than `maximumAutoconfigured`).
+    var acceptsAutoconfigured: Bool { entries.lazy.filter { $0.origin == .slaac }.count < maximumAutoconfigured }
 
     init(dupAddrDetectTransmits: Int, retransTimer: Duration) {
         self.dupAddrDetectTransmits = dupAddrDetectTransmits

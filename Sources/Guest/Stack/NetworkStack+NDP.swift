@@ -162,7 +162,9 @@ extension NetworkStack {
             }
             counters.neighborCacheEvictions = ipv6.neighbors.evictions
         }
+        let overLimitBefore = ipv6.routers.overLimit
         let (changed, removed) = ipv6.routers.update(from: ip.source, advertisement: advertisement, mtu: mtu, now: now)
+        counters.ndpOverLimit += ipv6.routers.overLimit - overLimitBefore
         if let changed { emitIPv6(.router(changed), now: now) }
         if removed { emitIPv6(.routerRemoved(ip.source), now: now) }
         if advertisement.routerLifetime != 0 { ipv6.routers.stopSolicitations() }
@@ -205,6 +207,12 @@ extension NetworkStack {
         guard prefix.length == 64 else { return ignorePrefix() }
         let address = IPv6Address(prefix: prefix.address, interfaceIdentifier: ipv6.identifiers.identifier(prefix: prefix.address))
         guard ipv6.addresses.entry(for: address) == nil else { return }
+        // Like Linux's max_addresses: a flood of prefixes cannot make the guest form (and DAD, and join groups for)
+        // an unbounded number of addresses.
+        guard ipv6.addresses.acceptsAutoconfigured else {
+            counters.ndpOverLimit += 1
+            return
+        }
         addIPv6Address(address, prefixLength: 64, origin: .slaac, validLifetime: validUntil.map { $0 - now },
                        preferredLifetime: preferredUntil.map { $0 - now }, now: now)
     }

@@ -67,4 +67,45 @@ import Wire
         #expect(cache.poll(now: t0 + .seconds(3)).failures.map(\.address) == [a])
         #expect(cache.nextDeadline == nil)
     }
+
+    @Test func aFloodOfPrefixesKeepsAddressesAndPrefixesBounded() throws {
+        let harness = IPv6Harness()
+        try harness.bootLinkLocal()
+        for batch in 0 ..< 100 {
+            let options = (0 ..< 10).map { index -> NDPOption in
+                let number = batch * 10 + index
+                return prefixOption(IPv6Address("2001:db8:\(String(number, radix: 16))::")!)
+            }
+            harness.receive(try routerAdvertisementFrame(RouterAdvertisement(routerLifetime: 1800, options: options)))
+            _ = harness.sent6()
+        }
+        let slaac = harness.stack.ipv6Addresses.filter { $0.origin == .slaac }
+        #expect(slaac.count == 16)
+        #expect(harness.stack.ipv6.routers.onLinkPrefixes.count == 16)
+        #expect(harness.stack.ipv6MulticastGroups.count <= 2 + 16)
+        // 984 addresses and 984 on-link prefixes not taken.
+        #expect(harness.stack.counters.ndpOverLimit == 2 * 984)
+        // The first ones still work: DAD completes for them.
+        _ = try harness.run(until: harness.now + .seconds(3))
+        #expect(harness.stack.ipv6Addresses.filter { $0.origin == .slaac && $0.state == .preferred }.count == 16)
+    }
+
+    @Test func aFloodOfRoutersKeepsRoutersAndDNSListsBounded() throws {
+        let harness = IPv6Harness()
+        try harness.bootLinkLocal()
+        let servers = (1 ... 5).map { IPv6Address(prefix: Lab6.prefix, interfaceIdentifier: UInt64($0)) }
+        for index in 0 ..< 1000 {
+            let ra = RouterAdvertisement(routerLifetime: 1800, options: [
+                .recursiveDNSServer(lifetime: 600, addresses: servers),
+                .dnsSearchList(lifetime: 600, domainNames: ["a.example", "b.example", "c.example", "d.example"])])
+            harness.receive(try routerAdvertisementFrame(ra, from: Self.linkLocal(index), mac: Lab6.router2MAC))
+            _ = harness.sent6()
+        }
+        let routers = harness.stack.ipv6Routers
+        #expect(routers.count == 8)
+        #expect(routers.allSatisfy { $0.dnsServers == Array(servers.prefix(3)) && $0.searchList.count == 3 })
+        // Per kept router: 2 servers and 1 name over; then 992 routers refused.
+        #expect(harness.stack.counters.ndpOverLimit == 1000 * 3 + 992)
+        #expect(harness.stack.ipv6.neighbors.entries.count <= harness.stack.ipv6.neighbors.maximumEntries)
+    }
 }
