@@ -183,7 +183,11 @@ extension NetworkStack {
         guard information.preferredLifetime <= information.validLifetime else { return ignorePrefix() }
         let validUntil = RouterDiscovery.expiry(information.validLifetime, now: now)
         let preferredUntil = RouterDiscovery.expiry(information.preferredLifetime, now: now)
-        if let existing = ipv6.addresses.first(where: { $0.origin == .slaac && $0.prefixLength == prefix.length && prefix.contains($0.address) }) {
+        let formed = { (entry: IPv6AddressTable.Entry) in
+            entry.origin == .slaac && entry.prefixLength == prefix.length && prefix.contains(entry.address)
+        }
+        // The prefix's live address (a duplicate may have been replaced by a regenerated one, RFC 7217 §6).
+        if let existing = ipv6.addresses.first(where: { formed($0) && $0.state != .duplicate }) ?? ipv6.addresses.first(where: formed) {
             guard existing.state != .duplicate else { return }
             // e) the preferred lifetime is taken as is; the valid lifetime only under the two-hour rule.
             let twoHours = Duration.seconds(7200)
@@ -234,6 +238,24 @@ extension NetworkStack {
             return
         }
         leaveGroup(address.solicitedNodeMulticast, now: now)
+        regenerateStableAddress(after: address, now: now)
+    }
+
+    /// IDGEN_RETRIES. RFC 7217 §7.
+    static let idgenRetries: UInt8 = 3
+
+    /// RFC 7217 §6: a stable SLAAC address that failed DAD is formed again with DAD_Counter + 1, at most
+    /// IDGEN_RETRIES times, with the lifetimes the duplicate had left. (An EUI-64 identifier would only repeat.)
+    func regenerateStableAddress(after duplicate: IPv6Address, now: Instant) {
+        guard case .stable = ipv6.identifiers.mode, let entry = ipv6.addresses.entry(for: duplicate), entry.origin == .slaac,
+              entry.dadCounter < Self.idgenRetries else { return }
+        let counter = entry.dadCounter + 1
+        let prefix = IPv6Prefix(address: duplicate, length: 64).address
+        let address = IPv6Address(prefix: prefix, interfaceIdentifier: ipv6.identifiers.identifier(prefix: prefix, dadCounter: counter))
+        guard ipv6.addresses.entry(for: address) == nil else { return }
+        addIPv6Address(address, prefixLength: 64, origin: .slaac, validLifetime: entry.validUntil.map { $0 - now },
+                       preferredLifetime: entry.preferredUntil.map { max($0 - now, .zero) }, now: now)
+        ipv6.addresses.setDADCounter(address, counter)
     }
 
     /// A router left the default router list (or changed): reported.

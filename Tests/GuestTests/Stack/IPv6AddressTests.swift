@@ -133,4 +133,65 @@ import Wire
         #expect(expected != Lab6.clientLinkLocal)
         #expect(harness.stack.ipv6MulticastGroups.contains(expected.solicitedNodeMulticast))
     }
+
+    /// RFC 7217 §6: a stable address that fails DAD is formed again with DAD_Counter + 1, IDGEN_RETRIES (3) times.
+    @Test func aStableSlaacAddressThatFailsDADIsRegeneratedUpToThreeTimes() throws {
+        let secret = Array("0123456789abcdef".utf8)
+        let generator = InterfaceIdentifierGenerator(mode: .stable(secret: secret), mac: Lab.clientMAC)
+        let harness = IPv6Harness { $0.ipv6.interfaceIdentifier = .stable(secret: secret) }
+        harness.start()
+        _ = try harness.run(until: .boot + .seconds(3))
+        harness.receive(try routerAdvertisementFrame(RouterAdvertisement(options: [prefixOption()])))
+        let expected = (0 ... 3).map { IPv6Address(prefix: Lab6.prefix, interfaceIdentifier: generator.identifier(prefix: Lab6.prefix, dadCounter: UInt8($0))) }
+        #expect(Set(expected).count == 4)
+        for (attempt, address) in expected.enumerated() {
+            let slaac = harness.stack.ipv6Addresses.filter { $0.origin == .slaac }
+            #expect(slaac.map(\.address) == Array(expected.prefix(attempt + 1)))
+            #expect(slaac.last?.state == .tentative)
+            harness.receive(try neighborAdvertisementFrame(target: address, source: Lab6.peer, mac: Lab6.peerMAC,
+                                                           destination: .allNodes, solicited: false))
+        }
+        // Four duplicates, no fifth attempt; a refreshed prefix does not start one either.
+        harness.receive(try routerAdvertisementFrame(RouterAdvertisement(options: [prefixOption()])))
+        let slaac = harness.stack.ipv6Addresses.filter { $0.origin == .slaac }
+        #expect(slaac.map(\.address) == expected && slaac.allSatisfy { $0.state == .duplicate })
+        // A regenerated address that passes DAD is the prefix's address (lifetimes refreshed on it, not the duplicate).
+        let other = IPv6Harness { $0.ipv6.interfaceIdentifier = .stable(secret: secret) }
+        other.start()
+        _ = try other.run(until: .boot + .seconds(3))
+        other.receive(try routerAdvertisementFrame(RouterAdvertisement(options: [prefixOption()])))
+        other.receive(try neighborAdvertisementFrame(target: expected[0], source: Lab6.peer, mac: Lab6.peerMAC,
+                                                     destination: .allNodes, solicited: false))
+        _ = try other.run(until: other.now + .seconds(3))
+        #expect(other.stack.ipv6.addresses.entry(for: expected[1])?.state == .preferred)
+        other.receive(try routerAdvertisementFrame(RouterAdvertisement(options: [prefixOption(valid: 9000, preferred: 8000)])))
+        #expect(other.stack.ipv6.addresses.entry(for: expected[1])?.preferredUntil == other.now + .seconds(8000))
+    }
+
+    /// A duplicate does not stay forever: it expires with its valid lifetime, and a new DHCPv6 lease of the same
+    /// address runs DAD again.
+    @Test func aDuplicateExpiresAndADHCPv6ReleaseRunsDADAgain() throws {
+        let harness = IPv6Harness()
+        try harness.bootLinkLocal()
+        let leased = IPv6Address("2001:db8:1::1234")!
+        harness.stack.addDHCPv6Address(leased, validLifetime: .seconds(100), preferredLifetime: .seconds(50), now: harness.now)
+        harness.receive(try neighborAdvertisementFrame(target: leased, source: Lab6.peer, mac: Lab6.peerMAC,
+                                                       destination: .allNodes, solicited: false))
+        #expect(harness.stack.ipv6.addresses.entry(for: leased)?.state == .duplicate)
+        // Leased again: tentative, a DAD probe goes out, and it becomes preferred.
+        _ = harness.sent6()
+        harness.stack.addDHCPv6Address(leased, validLifetime: .seconds(100), preferredLifetime: .seconds(50), now: harness.now)
+        #expect(harness.stack.ipv6.addresses.entry(for: leased)?.state == .tentative)
+        #expect(harness.stack.ipv6MulticastGroups.contains(leased.solicitedNodeMulticast))
+        let log = try harness.run(until: harness.now + .seconds(3))
+        #expect(log.contains { (try? parseICMPv6($0.frame).neighborSolicitation().targetAddress) == leased })
+        #expect(harness.stack.ipv6.addresses.entry(for: leased)?.state == .preferred)
+        // A duplicate that is not leased again goes away with its valid lifetime.
+        let second = IPv6Address("2001:db8:1::5678")!
+        harness.stack.addDHCPv6Address(second, validLifetime: .seconds(100), preferredLifetime: .seconds(50), now: harness.now)
+        harness.receive(try neighborAdvertisementFrame(target: second, source: Lab6.peer, mac: Lab6.peerMAC,
+                                                       destination: .allNodes, solicited: false))
+        _ = try harness.run(until: harness.now + .seconds(101))
+        #expect(harness.stack.ipv6.addresses.entry(for: second) == nil)
+    }
 }
