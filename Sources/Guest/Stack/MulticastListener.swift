@@ -15,9 +15,12 @@ struct MulticastListener: Sendable {
 
     /// Joined groups and how many users each has (a link-local and a SLAAC address share a solicited-node group).
     private(set) var memberships: [IPv6Address: Int] = [:]
-    /// Groups with state-change records still to send: the record type and how many more times.
-    private(set) var pendingChanges: [IPv6Address: (type: MLDv2RecordType, remaining: Int)] = [:]
-    private(set) var nextChangeReport: Instant?
+    /// Groups with state-change records still to send: the record type, how many more times, and when next.
+    private(set) var pendingChanges: [IPv6Address: (type: MLDv2RecordType, remaining: Int, at: Instant)] = [:]
+    var nextChangeReport: Instant? { pendingChanges.values.map(\.at).min() }
+    /// Sources remembered per pending group-and-source answer; beyond, the answer covers the whole group
+    /// (MODE_IS_EXCLUDE {}, true of a listener to every source).
+    var maximumQuerySources = 64
     /// A pending answer to a general query. RFC 3810 §6.2 case 1.
     private(set) var generalResponse: Instant?
     /// Pending answers to group (and group-and-source) specific queries. §6.2 cases 2 and 3.
@@ -41,11 +44,13 @@ struct MulticastListener: Sendable {
     }
 
     /// One more user of `group`. True when the group list changed (the first user): a CHANGE_TO_EXCLUDE_MODE
-    /// record is then reported at once and `robustness − 1` more times (§6.1).
-    mutating func join(_ group: IPv6Address, now: Instant) -> Bool {
+    /// record is then reported after `reportDelay` and `robustness − 1` more times (§6.1). The group is listened
+    /// to at once; only the report waits (RFC 4862 §5.4.2: a solicited-node join is delayed by the same random
+    /// 0…MAX_RTR_SOLICITATION_DELAY as the DAD probe).
+    mutating func join(_ group: IPv6Address, reportDelay: Duration = .zero, now: Instant) -> Bool {
         memberships[group, default: 0] += 1
         guard memberships[group] == 1 else { return false }
-        scheduleChange(group, type: .changeToExcludeMode, now: now)
+        scheduleChange(group, type: .changeToExcludeMode, at: now + reportDelay)
         return true
     }
 
@@ -59,15 +64,14 @@ struct MulticastListener: Sendable {
         }
         memberships[group] = nil
         groupResponses[group] = nil
-        scheduleChange(group, type: .changeToIncludeMode, now: now)
+        scheduleChange(group, type: .changeToIncludeMode, at: now)
         return true
     }
 
-    private mutating func scheduleChange(_ group: IPv6Address, type: MLDv2RecordType, now: Instant) {
+    private mutating func scheduleChange(_ group: IPv6Address, type: MLDv2RecordType, at: Instant) {
         guard Self.isReportable(group) else { return }
         // A new change replaces any pending one for the group and restarts its retransmissions (§6.1).
-        pendingChanges[group] = (type, robustness)
-        nextChangeReport = now
+        pendingChanges[group] = (type, robustness, at)
     }
 
     /// A query (already validated). `group` is `::` for a general query; `maximumResponseDelay` in milliseconds.
@@ -87,10 +91,11 @@ struct MulticastListener: Sendable {
         if var pending = groupResponses[group] {
             // Sources accumulate; an earlier time is kept; a group-specific query clears the source list.
             pending.sources = sources.isEmpty || pending.sources.isEmpty ? [] : Array(Set(pending.sources + sources)).sorted()
+            if pending.sources.count > maximumQuerySources { pending.sources = [] }
             pending.at = min(pending.at, at)
             groupResponses[group] = pending
         } else {
-            groupResponses[group] = (at, sources)
+            groupResponses[group] = (at, sources.count > maximumQuerySources ? [] : sources)
         }
     }
 
@@ -98,14 +103,16 @@ struct MulticastListener: Sendable {
     mutating func poll(now: Instant, random: inout SeededGenerator) -> [MLDv2Report] {
         var reports: [MLDv2Report] = []
         if let due = nextChangeReport, due <= now {
-            let records = pendingChanges.keys.sorted().map { group in
+            let dueGroups = pendingChanges.filter { $0.value.at <= now }.keys.sorted()
+            let records = dueGroups.map { group in
                 MLDv2MulticastAddressRecord(recordType: pendingChanges[group]!.type, multicastAddress: group)
             }
-            for group in pendingChanges.keys {
+            let next = now + random.duration(in: .zero ... unsolicitedReportInterval)
+            for group in dueGroups {
                 pendingChanges[group]!.remaining -= 1
+                pendingChanges[group]!.at = next
                 if pendingChanges[group]!.remaining <= 0 { pendingChanges[group] = nil }
             }
-            nextChangeReport = pendingChanges.isEmpty ? nil : now + random.duration(in: .zero ... unsolicitedReportInterval)
             if !records.isEmpty { reports.append(MLDv2Report(records: records)) }
         }
         if let due = generalResponse, due <= now {

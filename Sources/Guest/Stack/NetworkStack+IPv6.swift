@@ -162,7 +162,7 @@ extension NetworkStack {
         let delay = ipv6.initialDelay()
         guard let info = ipv6.addresses.add(address, prefixLength: prefixLength, origin: origin, validLifetime: validLifetime,
                                             preferredLifetime: preferredLifetime, delay: delay, now: now) else { return }
-        joinGroup(address.solicitedNodeMulticast, now: now)
+        joinGroup(address.solicitedNodeMulticast, reportDelay: delay, now: now)
         emitIPv6(.address(info), now: now)
         if info.state != .tentative { addressChanged(info, now: now, alreadyReported: true) }
     }

@@ -3,8 +3,9 @@ import Wire
 /// MLDv2 on the wire (RFC 3810): reports out, queries in; the group list TapVM programs on the macvtap.
 extension NetworkStack {
     /// One more user of `group`; a new group is reported (state change) and announced as `.multicastGroups`.
-    func joinGroup(_ group: IPv6Address, now: Instant) {
-        guard ipv6.multicast.join(group, now: now) else { return }
+    /// `reportDelay` holds back its report (RFC 4862 §5.4.2, a solicited-node group joined with a DAD probe).
+    func joinGroup(_ group: IPv6Address, reportDelay: Duration = .zero, now: Instant) {
+        guard ipv6.multicast.join(group, reportDelay: reportDelay, now: now) else { return }
         emitIPv6(.multicastGroups(ipv6.multicast.groups), now: now)
     }
 

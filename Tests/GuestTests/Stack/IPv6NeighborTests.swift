@@ -9,7 +9,13 @@ import Wire
         let log = try harness.bootLinkLocal()
         let reports = log.filter { icmpv6Type($0.frame) == .version2MulticastListenerReport }
         #expect(reports.count == 2)
-        #expect(reports[0].at == .boot && reports[1].at <= .boot + .seconds(1))
+        // Specified behaviour changed (RFC 4862 §5.4.2): the first report is no longer sent at .boot but delayed
+        // like the DAD probe, by the same random 0…MAX_RTR_SOLICITATION_DELAY, and goes just before it.
+        let probeIndex = try #require(log.firstIndex { icmpv6Type($0.frame) == .neighborSolicitation })
+        let reportIndex = try #require(log.firstIndex { icmpv6Type($0.frame) == .version2MulticastListenerReport })
+        #expect(reports[0].at == log[probeIndex].at && reportIndex < probeIndex)
+        #expect(reports[0].at > .boot && reports[0].at <= .boot + .seconds(1))
+        #expect(reports[1].at <= reports[0].at + .seconds(1))
         let report = try parseICMPv6(reports[0].frame)
         #expect(report.ip.header.destination == .allMLDv2Routers && report.ip.ethernet.destination == IPv6Address.allMLDv2Routers.multicastMAC)
         #expect(report.ip.header.hopLimit == 1 && report.ip.header.source == .unspecified)
@@ -42,6 +48,24 @@ import Wire
         harness.receive(try icmpv6Frame(from: Lab6.routerMAC, source: Lab6.router, destination: .allNodes, hopLimit: 2,
                                         length: query.encodedLength) { try query.emit(into: $0, source: $1, destination: $2) })
         #expect(harness.stack.counters.drops(.mldInvalid) == 1)
+    }
+
+    /// Sources of group-and-source queries accumulate only up to a bound; beyond it the answer covers the group.
+    @Test func groupAndSourceQuerySourcesAreBounded() throws {
+        let harness = IPv6Harness()
+        try harness.bootLinkLocal()
+        let group = Lab6.clientLinkLocal.solicitedNodeMulticast
+        let at = harness.now
+        for batch in 0 ..< 50 {
+            let sources = (0 ..< 20).map { IPv6Address(prefix: Lab6.prefix, interfaceIdentifier: UInt64(batch * 20 + $0 + 1)) }
+            let query = MLDQuery(maximumResponseCode: 10_000, multicastAddress: group, version2: MLDv2QueryFields(sources: sources))
+            harness.receive(try icmpv6Frame(from: Lab6.routerMAC, source: Lab6.router, destination: group, hopLimit: 1,
+                                            length: query.encodedLength) { try query.emit(into: $0, source: $1, destination: $2) })
+            #expect((harness.stack.ipv6.multicast.groupResponses[group]?.sources.count ?? 0) <= harness.stack.ipv6.multicast.maximumQuerySources)
+        }
+        let log = try harness.run(until: at + .seconds(11)).filter { icmpv6Type($0.frame) == .version2MulticastListenerReport }
+        let records = try log.flatMap { try parseICMPv6($0.frame).report().records }
+        #expect(records == [MLDv2MulticastAddressRecord(recordType: .modeIsExclude, multicastAddress: group)])
     }
 
     @Test func neighborSolicitationIsAnsweredWithSolicitedOverrideAndOurMAC() throws {
