@@ -26,6 +26,21 @@ struct MulticastListener: Sendable {
     /// Pending answers to group (and group-and-source) specific queries. §6.2 cases 2 and 3.
     private(set) var groupResponses: [IPv6Address: (at: Instant, sources: [IPv6Address])] = [:]
 
+    /// Older Version Querier Present: until when an MLDv1 querier was heard. RFC 3810 §8.2.1.
+    private(set) var olderVersionQuerierUntil: Instant?
+    /// Older Version Querier Present Timeout: Robustness × Query Interval (125 s) + Query Response Interval
+    /// (10 s). RFC 3810 §9.12.
+    var olderVersionQuerierPresentTimeout: Duration { .seconds(125) * robustness + .seconds(10) }
+
+    /// MLDv1 compatibility mode (RFC 3810 §8.2): an MLDv1 query was heard within the timeout; reports then go as
+    /// MLDv1 Reports and Dones (RFC 2710).
+    func isVersion1Mode(now: Instant) -> Bool { olderVersionQuerierUntil.map { $0 > now } ?? false }
+
+    /// An MLDv1 query was heard: (re)starts the Older Version Querier Present timer. RFC 3810 §8.2.1.
+    mutating func olderVersionQuerierHeard(now: Instant) {
+        olderVersionQuerierUntil = now + olderVersionQuerierPresentTimeout
+    }
+
     init(robustness: Int, unsolicitedReportInterval: Duration) {
         self.robustness = max(robustness, 1)
         self.unsolicitedReportInterval = unsolicitedReportInterval

@@ -68,6 +68,45 @@ import Wire
         #expect(records == [MLDv2MulticastAddressRecord(recordType: .modeIsExclude, multicastAddress: group)])
     }
 
+    /// RFC 3810 §8.2: an MLDv1 query starts the Older Version Querier Present timer; while it runs, answers and
+    /// state changes are MLDv1 Reports (131) to the group and Dones (132) to ff02::2; afterwards MLDv2 again.
+    @Test func mldv1QuerierMakesTheGuestAnswerWithMLDv1ReportsUntilTheTimerRunsOut() throws {
+        let harness = IPv6Harness()
+        try harness.bootLinkLocal()
+        let group = Lab6.clientLinkLocal.solicitedNodeMulticast
+        let query = MLDQuery(maximumResponseCode: 500)
+        func sendQuery() throws {
+            harness.receive(try icmpv6Frame(from: Lab6.routerMAC, source: Lab6.router, destination: .allNodes, hopLimit: 1,
+                                            length: query.encodedLength) { try query.emit(into: $0, source: $1, destination: $2) })
+        }
+        try sendQuery()
+        #expect(harness.stack.counters.drops(.mldVersion1Query) == 0)
+        let at = harness.now
+        let answers = try harness.run(until: at + .seconds(1)).filter { ![.neighborSolicitation, .routerSolicitation].contains(icmpv6Type($0.frame)) }
+        #expect(answers.count == 1)
+        let answer = try parseICMPv6(try #require(answers.first?.frame))
+        #expect(answer.message.type == .multicastListenerReport && answer.checksumValid)
+        #expect(answer.ip.header.destination == group && answer.ip.header.hopLimit == 1 && answer.ip.hopByHop?.routerAlert == 0)
+        #expect(answer.message.body == [0, 0, 0, 0] + group.bytes)
+        // A new group joined in compatibility mode: MLDv1 Reports; left: a Done to ff02::2.
+        let leased = IPv6Address("2001:db8:1::1234")!
+        harness.stack.addDHCPv6Address(leased, validLifetime: nil, preferredLifetime: nil, now: harness.now)
+        let joined = try harness.run(until: harness.now + .seconds(3)).map { try parseICMPv6($0.frame) }
+            .filter { ![.neighborSolicitation, .routerSolicitation].contains($0.message.type) }
+        #expect(joined.count == 2 && joined.allSatisfy { $0.message.type == .multicastListenerReport && $0.ip.header.destination == leased.solicitedNodeMulticast })
+        harness.stack.removeDHCPv6Address(leased, now: harness.now)
+        let left = try harness.run(until: harness.now + .seconds(3)).map { try parseICMPv6($0.frame) }
+            .filter { $0.message.type != .routerSolicitation }
+        #expect(left.count == 2 && left.allSatisfy { $0.message.type == .multicastListenerDone && $0.ip.header.destination == .allRouters })
+        // After Robustness × 125 s + 10 s without an MLDv1 query: MLDv2 again.
+        _ = try harness.run(until: at + .seconds(261))
+        let v2 = MLDQuery(maximumResponseCode: 500, version2: MLDv2QueryFields())
+        harness.receive(try icmpv6Frame(from: Lab6.routerMAC, source: Lab6.router, destination: .allNodes, hopLimit: 1,
+                                        length: v2.encodedLength) { try v2.emit(into: $0, source: $1, destination: $2) })
+        let later = try harness.run(until: harness.now + .seconds(1)).filter { icmpv6Type($0.frame) != .routerSolicitation }
+        #expect(later.map { icmpv6Type($0.frame) } == [.version2MulticastListenerReport])
+    }
+
     @Test func neighborSolicitationIsAnsweredWithSolicitedOverrideAndOurMAC() throws {
         let harness = IPv6Harness()
         try harness.bootLinkLocal()
