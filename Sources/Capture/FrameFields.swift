@@ -3,8 +3,8 @@ import Wire
 /// An Ethernet frame decoded with Wire into a one-line summary and an ordered list of named fields, for
 /// `tapvm replay --explain` and for the first difference `--expect` reports.
 ///
-/// Decodes Ethernet II, ARP (RFC 826), IPv4 (RFC 791), ICMP echo (RFC 792), UDP (RFC 768) and DHCPv4 (RFC 2131,
-/// options by code as RFC 2132 names them). The frame is untrusted: a layer that does not parse ends the decoding
+/// Decodes Ethernet II, ARP (RFC 826), IPv4 (RFC 791), ICMP echo (RFC 792), UDP (RFC 768), DHCPv4 (RFC 2131,
+/// options by code as RFC 2132 names them), and IPv6 with ICMPv6, NDP, MLDv2 and DHCPv6 (FrameFields+IPv6.swift). The frame is untrusted: a layer that does not parse ends the decoding
 /// with a field saying so; nothing traps.
 public struct FrameFields: Equatable, Sendable {
     /// One named value, as a person reads it ("option 50" = "198.51.100.61").
@@ -49,6 +49,8 @@ public struct FrameFields: Equatable, Sendable {
             decodeARP(ethernet.payload, fields: &fields, kind: &kind, summary: &summary)
         case .ipv4:
             decodeIPv4(ethernet.payload, fields: &fields, kind: &kind, summary: &summary)
+        case .ipv6:
+            decodeIPv6(ethernet.payload, fields: &fields, kind: &kind, summary: &summary)
         default:
             kind = "EtherType \(ethernet.etherType)"
             summary = "\(kind) frame from \(ethernet.source)"
@@ -177,10 +179,10 @@ public struct FrameFields: Equatable, Sendable {
                 .map { "\(IPv4Address(data[$0], data[$0 + 1], data[$0 + 2], data[$0 + 3]))" }.joined(separator: ",")
         case .ipAddressLeaseTime, .renewalTime, .rebindingTime:
             guard data.count == 4 else { break }
-            return "\(data.reduce(UInt32(0)) { $0 << 8 | UInt32($1) }) s"
+            return "\(data.bigEndian(UInt32.self, at: 0)) s"
         case .maximumMessageSize, .interfaceMTU:
             guard data.count == 2 else { break }
-            return "\(UInt16(data[0]) << 8 | UInt16(data[1]))"
+            return "\(data.bigEndian(UInt16.self, at: 0))"
         case .hostName, .domainName, .message:
             return "\"\(String(decoding: data, as: UTF8.self))\""
         case .parameterRequestList:

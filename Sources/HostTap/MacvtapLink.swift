@@ -61,5 +61,5 @@ public struct MacvtapLink: Sendable, Equatable {
         }
     }
 
-    private var ip: [String] { netns.map { ["ip", "-n", $0] } ?? ["ip"] }
+    var ip: [String] { netns.map { ["ip", "-n", $0] } ?? ["ip"] }
 }

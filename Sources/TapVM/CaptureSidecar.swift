@@ -59,12 +59,15 @@ public struct CaptureSidecar: Codable, Equatable, Sendable {
     /// The capture files in order (more than one after `--pcap-limit` rotation).
     public var files: [String] = []
     public var frames: Int?
+    /// The guest's IPv6 setting. Absent in sidecars written before the guest had IPv6 (and written for IPv4-only
+    /// runs): a replay then keeps IPv6 off, so old IPv4 captures replay to the same bytes.
+    public var ipv6: IPv6Sidecar?
 
     enum CodingKeys: String, CodingKey {
         case tapvmVersion = "tapvm_version", point, seed, stackSeed = "stack_seed", mac, hostname
         case pingTargets = "ping_targets", pingCount = "ping_count", pingIntervalNanoseconds = "ping_interval_ns"
         case pingTimeoutNanoseconds = "ping_timeout_ns", bootTime = "boot_time", startNanoseconds = "start_ns"
-        case releaseNanoseconds = "release_ns", stopNanoseconds = "stop_ns", files, frames
+        case releaseNanoseconds = "release_ns", stopNanoseconds = "stop_ns", files, frames, ipv6
     }
 
     /// The sidecar's path for capture `path`.
@@ -110,6 +113,7 @@ public struct CaptureSidecar: Codable, Equatable, Sendable {
                                                pingTargets: pingTargets.compactMap(Self.pingTarget), pingCount: pingCount)
         configuration.pingInterval = .nanoseconds(pingIntervalNanoseconds)
         configuration.pingTimeout = .nanoseconds(pingTimeoutNanoseconds)
+        configuration.ipv6 = ipv6?.configuration ?? IPv6Configuration(enabled: false)
         return configuration
     }
 
@@ -122,6 +126,48 @@ public struct CaptureSidecar: Codable, Equatable, Sendable {
         case .router: "router"
         case let .address(address): "\(address)"
         }
+    }
+}
+
+/// The IPv6 part of a sidecar: what a replay needs to form the same addresses and ping the same targets.
+public struct IPv6Sidecar: Codable, Equatable, Sendable {
+    public var enabled: Bool
+    /// "eui64" or "stable".
+    public var interfaceIdentifier: String
+    /// The RFC 7217 secret in hex (with "stable").
+    public var secret: String?
+    /// "router" or addresses.
+    public var pingTargets: [String] = []
+    public var pingCount: Int = 3
+
+    enum CodingKeys: String, CodingKey {
+        case enabled, interfaceIdentifier = "interface_identifier", secret, pingTargets = "ping6_targets", pingCount = "ping6_count"
+    }
+
+    public init(_ configuration: IPv6Configuration) {
+        enabled = configuration.enabled
+        switch configuration.interfaceIdentifier {
+        case .eui64:
+            interfaceIdentifier = "eui64"
+        case let .stable(secret):
+            interfaceIdentifier = "stable"
+            self.secret = hexText(secret)
+        }
+        pingTargets = configuration.pingTargets.map {
+            switch $0 {
+            case .router: "router"
+            case let .address(address): "\(address)"
+            }
+        }
+        pingCount = configuration.pingCount
+    }
+
+    /// The stack's IPv6 configuration this describes (an unreadable secret or target is left out).
+    public var configuration: IPv6Configuration {
+        let mode: InterfaceIdentifierMode = interfaceIdentifier == "stable"
+            ? .stable(secret: secret.flatMap(IPv6Settings.parseSecret) ?? []) : .eui64
+        return IPv6Configuration(enabled: enabled, interfaceIdentifier: mode,
+                                 pingTargets: pingTargets.compactMap(IPv6Settings.parsePingTarget), pingCount: pingCount)
     }
 }
 

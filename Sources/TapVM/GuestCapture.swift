@@ -74,11 +74,15 @@ final class GuestCapture: FrameStack {
         }
     }
 
-    /// `NetworkStack.release(now:)`, with its instant recorded for the sidecar.
-    func release(now: Instant) {
+    /// `NetworkStack.release(now:)`, with its instant recorded for the sidecar. Returns how many frames wait for
+    /// the driver now: what the release queued (a DHCPRELEASE, a DHCPv6 Release, an ARP request for the server)
+    /// behind whatever was already waiting (an MLD report, a DAD probe).
+    @discardableResult
+    func release(now: Instant) -> Int {
         instants.withLock { $0.release = now }
         stack.release(now: now)
         takeTransmitted(now: now)
+        return pending.count - head
     }
 
     private func takeTransmitted(now: Instant) {

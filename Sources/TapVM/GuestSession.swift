@@ -37,6 +37,10 @@ public final class GuestSession {
     /// Per target, the round trips of the replies so far and whether the guest finished pinging it.
     private var pingReplies: [IPv4Address: [Duration]] = [:]
     public private(set) var pingResults: [(target: IPv4Address, sent: Int, received: Int, average: Duration?)] = []
+    /// The IPv6 lines and the host-side multicast filter (nil with `--no-ipv6`).
+    private var ipv6: IPv6Reporter?
+    /// The macvtap's host-side netdevice, when its name and namespace are known (not with `--tap-fd`).
+    private var hostLink: MacvtapLink?
 
     /// Attaches and boots. On failure everything made so far is removed again.
     public init(options: RunOptions, printer: EventPrinter, processStart: ContinuousClock.Instant) throws(TapVMError) {
@@ -58,6 +62,7 @@ public final class GuestSession {
             configuration.pcapLimitMegabytes = options.pcapLimitMegabytes
             configuration.recordedSeed = seed
             configuration.pingInterval = options.pingInterval
+            configuration.ipv6 = options.ipv6.configuration(seed: seed, pingCount: options.pingCount)
             configuration.identities = options.identities?(tap.mac) ?? []
             configuration.parallel = options.parallel
             configuration.spacing = options.spacing
@@ -66,6 +71,17 @@ public final class GuestSession {
             self.machine = machine
             mac = machine.mac
             try machine.start()
+            // Many identities (`tapvm lease`) are DHCPv4 stacks of their own: no IPv6 there.
+            if options.ipv6.enabled && configuration.identities.isEmpty {
+                let boot = machine.bootedAt ?? processStart
+                ipv6 = IPv6Reporter(printer: printer, hostLink: hostLink) { instant in
+                    Self.milliseconds(boot - processStart) + instant.milliseconds
+                }
+                if hostLink == nil {
+                    printer.note("tapvm: --tap-fd: the guest's IPv6 multicast groups cannot be programmed on the macvtap " +
+                                 "(its name and namespace are unknown); NDP to addresses not derived from the MAC may not arrive")
+                }
+            }
             printer.note("tapvm: guest \(tap.mac) booted on \(tap.name) (seed \(seed))")
         } catch {
             shutdown()
@@ -93,6 +109,8 @@ public final class GuestSession {
             switch options.attachment {
             case let .interface(name, netns):
                 tap = try TapDevice.open(interface: name, netns: netns)
+                hostLink = MacvtapLink(name: name, netns: netns)
+                checkHostIPv6(hostLink!)
             case let .tapFD(fd):
                 tap = try TapDevice.adopt(fd: fd)
             case let .lab(name):
@@ -103,6 +121,7 @@ public final class GuestSession {
                 // Many identities need one card that receives every MAC: passthru (MACVTAP-FACTS §1, §4).
                 try lab.createMacvtap(name: interface, mac: mac, mode: options.labMode)
                 createdMacvtap = (lab, interface)
+                hostLink = MacvtapLink(name: interface, netns: lab.clientNamespace)
                 tap = try TapDevice.open(interface: interface, netns: lab.clientNamespace)
             }
             // Offloads off (MACVTAP-FACTS §3b/3c): frames at most MTU-sized, checksums complete.
@@ -116,6 +135,38 @@ public final class GuestSession {
         }
         return tap
     }
+
+    /// MACVTAP-FACTS §7 (issue 5 item 6): an existing macvtap whose host side has IPv6 addresses answers NDP for
+    /// the guest's EUI-64 addresses too. One line says so; `--quiet-host` turns the host's IPv6 off there.
+    private func checkHostIPv6(_ link: MacvtapLink) {
+        guard let addresses = try? link.hostIPv6Addresses(), !addresses.isEmpty else { return }
+        var disabled = false
+        if options.ipv6.quietHost {
+            do {
+                try link.disableHostIPv6()
+                disabled = true
+            } catch {
+                printer.note("tapvm: --quiet-host: \(error)")
+            }
+        }
+        let human = disabled
+            ? "tapvm: host IPv6 on \(link.name) had \(addresses.joined(separator: " ")); disabled (--quiet-host)"
+            : "tapvm: the host side of \(link.name) runs its own IPv6 (\(addresses.joined(separator: " "))): two stacks answer " +
+              "for the guest's MAC; --quiet-host disables it"
+        printer.print(EventLine("host_ipv6", [("interface", .string(link.name)), ("addresses", .array(addresses.map { .string($0) })),
+                                              ("disabled", .bool(disabled))], human: human))
+    }
+
+    /// The guest's IPv6 addresses whose DAD finished (with its outcome), in order.
+    public var ipv6Addresses: [IPv6AddressInfo] { ipv6?.addresses ?? [] }
+    /// Routers heard, as last reported.
+    public var ipv6Routers: [IPv6Router] { ipv6?.routers ?? [] }
+    /// DNS servers from DHCPv6.
+    public var dhcpv6DNSServers: [IPv6Address] { ipv6?.dhcpv6DNSServers ?? [] }
+    /// Finished ping6 sessions.
+    public var ping6Results: [(target: IPv6Address, sent: Int, received: Int, average: Duration?)] { ipv6?.pingResults ?? [] }
+    /// The multicast MACs this session programmed on the host-side macvtap.
+    public var programmedMulticastGroups: Set<MACAddress> { ipv6?.programmed ?? [] }
 
     /// A locally administered unicast MAC (02:xx:xx:xx:xx:xx) from the run's generator.
     static func randomMAC(using generator: inout SeededGenerator) -> MACAddress {
@@ -181,11 +232,13 @@ public final class GuestSession {
             let replies = pingReplies[target] ?? []
             let average: Duration? = replies.isEmpty ? nil : replies.reduce(.zero, +) / replies.count
             pingResults.append((target, sent, received, average))
-            printer.print(pingLine(direction: "guest-to-lan", target: "\(target)", sent: sent, received: received, average: average))
-        case .dhcp, .dhcpNAK, .addressDeclined, .conflictDefended, .ipv6OnlyPreferred:
+            printer.print(Self.pingLine(direction: "guest-to-lan", target: "\(target)", sent: sent, received: received, average: average))
+        case .dhcp, .dhcpNAK, .addressDeclined, .conflictDefended, .ipv6OnlyPreferred, .dhcpv6:
             break
-        case .ipv6:
-            break  // IPv6 reporting is the lead's (issue 5): addresses, routers, multicast groups, ping6
+        case let .dhcpv6Configuration(dnsServers, domainList):
+            ipv6?.dhcpv6Configuration(dnsServers: dnsServers, domainList: domainList)
+        case let .ipv6(event):
+            ipv6?.handle(event)
         }
     }
 
@@ -220,11 +273,12 @@ public final class GuestSession {
         return EventLine("lease", fields, human: human)
     }
 
-    func pingLine(direction: String, target: String, sent: Int, received: Int, average: Duration?) -> EventLine {
+    static func pingLine(family: String = "ipv4", direction: String, target: String, sent: Int, received: Int,
+                         average: Duration?) -> EventLine {
         let rtt = average.map { JSONValue.number(Self.milliseconds($0)) } ?? .null
-        let human = "ping \(direction) \(target): \(received)/\(sent) replies" +
+        let human = "\(family == "ipv6" ? "ping6" : "ping") \(direction) \(target): \(received)/\(sent) replies" +
             (average.map { String(format: ", average %.3f ms", Self.milliseconds($0)) } ?? "")
-        return EventLine("ping", [("direction", .string(direction)), ("target", .string(target)), ("ok", .bool(received > 0)),
+        return EventLine("ping", [("family", .string(family)), ("direction", .string(direction)), ("target", .string(target)), ("ok", .bool(received > 0)),
                                   ("rtt_ms", rtt), ("sent", .integer(Int64(sent))), ("received", .integer(Int64(received)))],
                          human: human)
     }
@@ -232,16 +286,20 @@ public final class GuestSession {
     /// Releases the lease (RFC 2131 §4.4.6: a client that no longer needs its address tells the server),
     /// stops the machine and deletes what this session created. Safe to call twice.
     public func shutdown() {
-        if options.release, !boundIdentities.isEmpty, let machine {
+        // A DHCPv6 binding is released too (RFC 8415 §18.2.7), with or without an IPv4 lease.
+        let holdsIPv6Lease = ipv6?.holdsDHCPv6Address == true
+        if options.release, !boundIdentities.isEmpty || holdsIPv6Lease, let machine {
             let timeout = .milliseconds(500) + max(.milliseconds(5), options.releaseSpacing * 2) * boundIdentities.count
             if machine.release(timeout: timeout) {
-                printer.note("tapvm: \(boundIdentities.count == 1 ? "lease" : "\(boundIdentities.count) leases") released")
+                printer.note("tapvm: \(boundIdentities.count > 1 ? "\(boundIdentities.count) leases" : "lease") released")
             }
-        } else if !options.release, !boundIdentities.isEmpty {
+        } else if !options.release, !boundIdentities.isEmpty || holdsIPv6Lease {
             printer.note("tapvm: --no-release: the lease is kept")
         }
         boundIdentities.removeAll()
         lease = nil
+        // An existing macvtap outlives the run: take the groups this run added off its filter.
+        if createdMacvtap == nil { ipv6?.removeProgrammedGroups() }
         machine?.stop()
         if let machine { printer.note("tapvm: \(machine.countersSummary)") }
         machine = nil

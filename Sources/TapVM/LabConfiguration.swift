@@ -12,13 +12,18 @@ public struct LabConfiguration: Sendable, Equatable {
     /// The lease time dnsmasq grants (it accepts no less than 120 s).
     public var leaseTime = 3600
 
+    /// How dnsmasq serves IPv6 on 2001:db8:1::/64 (`tapvm lab up --ipv6`).
+    public var ipv6: LabIPv6Mode = .slaac
+
     public static let largestPool = 65_000
 
-    public init(pingCheck: Bool = false, poolSize: Int = 101, authoritative: Bool = true, leaseTime: Int = 3600) {
+    public init(pingCheck: Bool = false, poolSize: Int = 101, authoritative: Bool = true, leaseTime: Int = 3600,
+                ipv6: LabIPv6Mode = .slaac) {
         self.pingCheck = pingCheck
         self.poolSize = poolSize
         self.authoritative = authoritative
         self.leaseTime = leaseTime
+        self.ipv6 = ipv6
     }
 
     /// Whether the pool needs the benchmarking range instead of the /24.
@@ -53,6 +58,34 @@ public struct LabConfiguration: Sendable, Equatable {
     /// One line for `tapvm lab status`.
     public var summary: String {
         "pool \(poolStart)-\(poolEnd)/\(prefixLength) (\(poolSize) addresses), server \(serverAddress), lease \(leaseTime) s, " +
-            "ping check \(pingCheck ? "on" : "off"), \(authoritative ? "authoritative" : "not authoritative")"
+            "ping check \(pingCheck ? "on" : "off"), \(authoritative ? "authoritative" : "not authoritative"), IPv6 \(ipv6.summary)"
+    }
+}
+
+/// How the lab's dnsmasq serves IPv6 on 2001:db8:1::/64 (RFC 4861 router advertisements, RFC 8415 DHCPv6). The RAs
+/// carry 2001:db8:1::1 as RDNSS (RFC 8106) in every mode.
+public enum LabIPv6Mode: String, Sendable, Equatable, CaseIterable {
+    /// Router advertisements only (A=1, M=O=0): SLAAC.
+    case slaac
+    /// RAs with A=1 and O=1, and DHCPv6 Information-request answers (DNS): SLAAC plus stateless DHCPv6.
+    case stateless
+    /// RAs with M=1 (A=0), and DHCPv6 addresses from 2001:db8:1::100-1ff for an hour.
+    case stateful
+
+    /// The dnsmasq `--dhcp-range` for 2001:db8:1::/64 (dnsmasq(8) --dhcp-range, --enable-ra).
+    public var dhcpRange: String {
+        switch self {
+        case .slaac: "2001:db8:1::,ra-only,64"
+        case .stateless: "2001:db8:1::,ra-stateless,64"
+        case .stateful: "2001:db8:1::100,2001:db8:1::1ff,64,1h"
+        }
+    }
+
+    var summary: String {
+        switch self {
+        case .slaac: "SLAAC (RA only)"
+        case .stateless: "SLAAC + stateless DHCPv6"
+        case .stateful: "stateful DHCPv6 2001:db8:1::100-1ff"
+        }
     }
 }

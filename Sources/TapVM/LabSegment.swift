@@ -5,7 +5,8 @@ import Wire
 /// A throw-away LAN segment made of two network namespaces, as in `../shared/anchors/lab-up`:
 ///
 /// ```
-///  NAME   (server/switch side): srv0  198.51.100.1/24, 2001:db8:1::1/64, dnsmasq (DHCPv4 + router advertisements)
+///  NAME   (server/switch side): srv0  198.51.100.1/24, 2001:db8:1::1/64, dnsmasq (DHCPv4, router advertisements
+///                                    and, per `LabIPv6Mode`, DHCPv6)
 ///            | veth
 ///  NAME-c (LAN side):           lan0  the lower device for the guests' macvtaps (IPv6 off: it is only a lower)
 /// ```
@@ -95,7 +96,9 @@ public struct LabSegment: Sendable {
             "--dhcp-lease-max=\(configuration.poolSize)",
             "--dhcp-option=option:router,\(configuration.serverAddress)",
             "--dhcp-option=option:dns-server,\(configuration.serverAddress)",
-            "--enable-ra", "--dhcp-range=2001:db8:1::,ra-only,64",
+            "--enable-ra", "--dhcp-range=\(configuration.ipv6.dhcpRange)",
+            // The RAs' RDNSS (RFC 8106) and DHCPv6 option 23 name the server (dnsmasq(8) --enable-ra).
+            "--dhcp-option=option6:dns-server,[\(Self.serverIPv6Address)]",
             "--log-dhcp", "--log-facility=\(logFile)", "--dhcp-leasefile=\(leaseFile)", "--pid-file=\(pidFile)",
         ]
         // Without --no-ping dnsmasq pings each new address for 3 s before offering it (anchors README).

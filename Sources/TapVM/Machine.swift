@@ -37,6 +37,8 @@ public struct MachineConfiguration: Sendable {
     public var pcapLimitMegabytes: Int?
     /// The run's seed as the user knows it (`--seed`), for the capture sidecar; `seed` derives from it.
     public var recordedSeed: UInt64?
+    /// The guest's IPv6 side (off unless the caller turns it on; `GuestSession` does for runs).
+    public var ipv6 = IPv6Configuration(enabled: false)
 
     public init(seed: UInt64, hostname: String? = nil, pingTargets: [PingTarget] = [], pingCount: Int = 3) {
         self.seed = seed
@@ -107,6 +109,7 @@ public final class Machine: @unchecked Sendable {
                 var stackConfiguration = StackConfiguration(mac: mac, hostname: configuration.hostname,
                                                             pingTargets: configuration.pingTargets, pingCount: configuration.pingCount)
                 stackConfiguration.pingInterval = configuration.pingInterval
+                stackConfiguration.ipv6 = configuration.ipv6
                 let stack = NetworkStack(configuration: stackConfiguration, random: SeededGenerator(seed: configuration.seed))
                 self.stack = stack
                 let guestStack = GuestCapture(stack: stack, writer: captures.guest, bootTime: bootTime)
@@ -118,7 +121,7 @@ public final class Machine: @unchecked Sendable {
                         pingTargets: configuration.pingTargets.map(CaptureSidecar.text), pingCount: configuration.pingCount,
                         pingIntervalNanoseconds: stackConfiguration.pingInterval.nanoseconds,
                         pingTimeoutNanoseconds: stackConfiguration.pingTimeout.nanoseconds,
-                        bootTime: "\(bootTime)"))
+                        bootTime: "\(bootTime)", ipv6: configuration.ipv6.enabled ? IPv6Sidecar(configuration.ipv6) : nil))
                 }
                 vcpuStack = guestStack
                 drain = { for event in stack.drainEvents() { onEvent(0, event) } }
@@ -154,9 +157,10 @@ public final class Machine: @unchecked Sendable {
         running = true
     }
 
-    /// Sends a DHCPRELEASE for the current lease, if any (RFC 2131 §4.4.6), and waits at most `timeout` for the
-    /// device to put it on the wire. Returns whether a frame left. With many identities every lease is released
-    /// and the wait lasts until each RELEASE has left the guest (after ARP for the server) and the card.
+    /// Sends a DHCPRELEASE for the current lease and a DHCPv6 Release for leased IPv6 addresses, if any
+    /// (RFC 2131 §4.4.6, RFC 8415 §18.2.7), and waits at most `timeout` for the device to put what that queued on
+    /// the wire. Returns whether a frame left. With many identities every lease is released and the wait lasts
+    /// until each RELEASE has left the guest (after ARP for the server) and the card.
     @discardableResult
     public func release(timeout: Duration = .milliseconds(500)) -> Bool {
         guard running else { return false }
@@ -164,12 +168,21 @@ public final class Machine: @unchecked Sendable {
         let clock = self.clock
         let deadline = ContinuousClock.now + timeout
         guard stack is StackSwitch else {
-            vcpu.perform { stack in (stack as? GuestCapture)?.release(now: clock.now()) }
+            // The card's TX count that means everything queued up to the release has left: what the driver has put
+            // on the ring so far plus what still waits in the guest (IPv6 may have frames in flight too).
+            let target = QueuedCount()
+            vcpu.perform { stack in
+                let waiting = (stack as? GuestCapture)?.release(now: clock.now()) ?? 0
+                target.value.store(Int(self.driver.counters.txFrames) + waiting, ordering: .releasing)
+            }
             while ContinuousClock.now < deadline {
-                if device.counters.snapshot().txFrames > before { return true }
+                let wanted = target.value.load(ordering: .acquiring)
+                if wanted >= 0, Int(device.counters.snapshot().txFrames) >= wanted, device.counters.snapshot().txFrames > before {
+                    return true
+                }
                 usleep(2_000)
             }
-            return false
+            return device.counters.snapshot().txFrames > before
         }
         // Filled on the vCPU thread: RELEASEs still inside the guest, and frames the driver has put on the TX ring.
         let progress = Mutex<(pending: Int, driverFrames: UInt64)?>(nil)
@@ -212,6 +225,11 @@ public final class Machine: @unchecked Sendable {
         let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18
         guard done.wait(timeout: .now() + seconds) == .success else { return nil }
         return result.withLock { $0 }
+    }
+
+    /// The card's TX frame count at which the release has left; -1 until the vCPU ran it.
+    private final class QueuedCount: Sendable {
+        let value = Atomic<Int>(-1)
     }
 
     /// Stops the vCPU, then the device, closes the capture (flushed, so it is complete) and the fd.

@@ -97,7 +97,29 @@ public enum ReplayExplainer {
             String(format: "echo reply from %@ seq %d, %.3f ms", "\(target)", Int(sequence), Double(roundTrip.nanoseconds) / 1e6)
         case let .pingTimeout(target, sequence): "echo request to \(target) seq \(sequence) timed out"
         case let .pingsFinished(target, sent, received): "pings to \(target) done: \(received)/\(sent) replies"
-        case let .ipv6(event): "IPv6 \(event)"
+        case let .dhcpv6(transition): "\(transition)"
+        case let .dhcpv6Configuration(dnsServers, domainList):
+            "DHCPv6 configuration: DNS \(dnsServers.map { "\($0)" }.joined(separator: ", "))" +
+                (domainList.isEmpty ? "" : ", search \(domainList.joined(separator: ", "))")
+        case let .ipv6(event): describe(event)
+        }
+    }
+
+    /// An IPv6 event in words ("address 2001:db8:1::62/64 (slaac) preferred", "router fe80::1 lifetime 1800 s").
+    static func describe(_ event: IPv6Event) -> String {
+        switch event {
+        case let .address(info): "address \(info.address)/\(info.prefixLength) (\(info.origin.rawValue)) \(info.state.rawValue)"
+        case let .disabled(reason): "IPv6 disabled: \(reason)"
+        case let .router(router):
+            "router \(router.address) lifetime \(router.lifetime.components.seconds) s M=\(router.managed ? 1 : 0) O=\(router.other ? 1 : 0)" +
+                (router.dnsServers.isEmpty ? "" : " DNS \(router.dnsServers.map { "\($0)" }.joined(separator: ","))")
+        case let .routerRemoved(address): "router \(address) removed"
+        case let .multicastGroups(groups): "groups \(groups.map { "\($0)" }.joined(separator: ", "))"
+        case let .configurationFlags(managed, other): "M=\(managed ? 1 : 0) O=\(other ? 1 : 0)"
+        case let .pingReply(target, sequence, roundTrip):
+            String(format: "echo reply from %@ seq %d, %.3f ms", "\(target)", Int(sequence), Double(roundTrip.nanoseconds) / 1e6)
+        case let .pingTimeout(target, sequence): "echo request to \(target) seq \(sequence) timed out"
+        case let .pingsFinished(target, sent, received): "pings to \(target) done: \(received)/\(sent) replies"
         }
     }
 }

@@ -16,7 +16,8 @@ public struct ReplayGuest: Sendable {
     public var release: Instant?
     /// When the captured run stopped; timers run up to here. nil: up to the last frame.
     public var stop: Instant?
-    /// Multicast MACs the guest listens to besides broadcast (the IPv4 stack joins none).
+    /// Multicast MACs the guest listens to besides broadcast and the IPv6 groups its stack has joined (the IPv4
+    /// stack joins none).
     public var multicastGroups: [MACAddress] = []
 
     public init(mac: MACAddress, stackSeed: UInt64, configuration: StackConfiguration) {
@@ -113,7 +114,8 @@ public final class Replayer {
             runTimers(through: instant, inclusive: true)
             return skip(index, instant, frame, reason: "sent by the guest")
         }
-        guard destination == guest.mac || destination.isBroadcast || guest.multicastGroups.contains(destination) else {
+        guard destination == guest.mac || destination.isBroadcast || guest.multicastGroups.contains(destination)
+            || (destination.isMulticast && stack.multicastMACs.contains(destination)) else {
             return skip(index, instant, frame, reason: "addressed to \(destination)")
         }
         runTimers(through: instant, inclusive: false)

@@ -50,6 +50,8 @@ public struct RunOptions: Sendable {
     /// Which side `pcapPath` captures (`--pcap-point`), and the rotation size in megabytes (`--pcap-limit`).
     public var pcapPoint: CapturePoint = .guest
     public var pcapLimitMegabytes: Int?
+    /// The guest's IPv6 side (on by default): identifiers, ping6 targets, host-side quieting.
+    public var ipv6 = IPv6Settings()
 
     public init(attachment: Attachment) { self.attachment = attachment }
 }

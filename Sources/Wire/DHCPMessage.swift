@@ -157,12 +157,12 @@ public struct DHCPMessage: Equatable, Hashable, Sendable {
 
     private func uint32(_ code: DHCPOptionCode) -> UInt32? {
         guard let data = option(code)?.data, data.count == 4 else { return nil }
-        return data.reduce(0) { $0 << 8 | UInt32($1) }
+        return data.bigEndian(UInt32.self, at: 0)
     }
 
     private func uint16(_ code: DHCPOptionCode) -> UInt16? {
         guard let data = option(code)?.data, data.count == 2 else { return nil }
-        return UInt16(data[0]) << 8 | UInt16(data[1])
+        return data.bigEndian(UInt16.self, at: 0)
     }
 
     /// Text options may carry a trailing NUL from some servers; it is dropped. Nil unless valid UTF-8.

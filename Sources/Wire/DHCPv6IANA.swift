@@ -40,7 +40,7 @@ public struct DHCPv6Status: Equatable, Hashable, Sendable {
     /// the message is replaced (the message is for display only).
     public init(data: [UInt8]) throws(WireError) {
         guard data.count >= 2 else { throw .truncated(format: "DHCPv6 OPTION_STATUS_CODE", needed: 2, available: data.count) }
-        self.init(code: DHCPv6StatusCode(bigEndianValue(UInt16.self, data, at: 0)),
+        self.init(code: DHCPv6StatusCode(data.bigEndian(UInt16.self, at: 0)),
                   message: String(decoding: data[2...], as: UTF8.self))
     }
 
@@ -68,8 +68,8 @@ public struct DHCPv6IAAddress: Equatable, Hashable, Sendable {
     public init(data: [UInt8]) throws(WireError) {
         guard data.count >= 24 else { throw .truncated(format: "DHCPv6 OPTION_IAADDR", needed: 24, available: data.count) }
         self.init(address: IPv6Address(bytes: data[0 ..< 16])!,
-                  preferredLifetime: bigEndianValue(UInt32.self, data, at: 16),
-                  validLifetime: bigEndianValue(UInt32.self, data, at: 20),
+                  preferredLifetime: data.bigEndian(UInt32.self, at: 16),
+                  validLifetime: data.bigEndian(UInt32.self, at: 20),
                   options: try DHCPv6Option.parse(data[24...], format: "DHCPv6 option in OPTION_IAADDR"))
     }
 
@@ -103,8 +103,8 @@ public struct DHCPv6IANA: Equatable, Hashable, Sendable {
     /// nested option running past the data.
     public init(data: [UInt8]) throws(WireError) {
         guard data.count >= 12 else { throw .truncated(format: "DHCPv6 OPTION_IA_NA", needed: 12, available: data.count) }
-        self.init(iaid: bigEndianValue(UInt32.self, data, at: 0), t1: bigEndianValue(UInt32.self, data, at: 4),
-                  t2: bigEndianValue(UInt32.self, data, at: 8),
+        self.init(iaid: data.bigEndian(UInt32.self, at: 0), t1: data.bigEndian(UInt32.self, at: 4),
+                  t2: data.bigEndian(UInt32.self, at: 8),
                   options: try DHCPv6Option.parse(data[12...], format: "DHCPv6 option in OPTION_IA_NA"))
     }
 

@@ -42,7 +42,7 @@ public struct DHCPv6Message: Equatable, Hashable, Sendable {
 
     private func uint32(_ code: DHCPv6OptionCode) -> UInt32? {
         guard let data = option(code)?.data, data.count == 4 else { return nil }
-        return bigEndianValue(UInt32.self, data, at: 0)
+        return data.bigEndian(UInt32.self, at: 0)
     }
 
     /// OPTION_CLIENTID. RFC 8415 §21.2.
@@ -54,7 +54,7 @@ public struct DHCPv6Message: Equatable, Hashable, Sendable {
     /// OPTION_ORO (an odd length makes it malformed: empty). RFC 8415 §21.7.
     public var optionRequest: [DHCPv6OptionCode] {
         guard let data = option(.optionRequest)?.data, data.count % 2 == 0 else { return [] }
-        return stride(from: 0, to: data.count, by: 2).map { DHCPv6OptionCode(bigEndianValue(UInt16.self, data, at: $0)) }
+        return stride(from: 0, to: data.count, by: 2).map { DHCPv6OptionCode(data.bigEndian(UInt16.self, at: $0)) }
     }
     /// OPTION_PREFERENCE. RFC 8415 §21.8.
     public var preference: UInt8? {
@@ -64,7 +64,7 @@ public struct DHCPv6Message: Equatable, Hashable, Sendable {
     /// OPTION_ELAPSED_TIME in hundredths of a second. RFC 8415 §21.9.
     public var elapsedTime: UInt16? {
         guard let data = option(.elapsedTime)?.data, data.count == 2 else { return nil }
-        return bigEndianValue(UInt16.self, data, at: 0)
+        return data.bigEndian(UInt16.self, at: 0)
     }
     /// The top-level OPTION_STATUS_CODE (absent means success). RFC 8415 §21.13.
     public var status: DHCPv6Status? { option(.statusCode).flatMap { try? DHCPv6Status(data: $0.data) } }
@@ -86,4 +86,10 @@ public struct DHCPv6Message: Equatable, Hashable, Sendable {
     public var informationRefreshTime: UInt32? { uint32(.informationRefreshTime) }
     /// OPTION_SOL_MAX_RT in seconds. RFC 8415 §21.24.
     public var solMaxRT: UInt32? { uint32(.solMaxRT) }
+    /// OPTION_INF_MAX_RT in seconds. RFC 8415 §21.25.
+    public var informationMaxRT: UInt32? { uint32(.informationMaxRT) }
+    /// OPTION_UNICAST: the server's address; nil unless the option holds exactly 16 bytes. RFC 8415 §21.12.
+    public var serverUnicast: IPv6Address? {
+        option(.serverUnicast).flatMap { $0.data.count == 16 ? IPv6Address(bytes: $0.data) : nil }
+    }
 }

@@ -18,6 +18,8 @@ public struct DHCPv6OptionCode: RawRepresentable, Hashable, Sendable, CustomStri
     public static let preference = DHCPv6OptionCode(7)
     /// OPTION_ELAPSED_TIME. RFC 8415 §21.9.
     public static let elapsedTime = DHCPv6OptionCode(8)
+    /// OPTION_UNICAST: the server's address for unicast messages. RFC 8415 §21.12.
+    public static let serverUnicast = DHCPv6OptionCode(12)
     /// OPTION_STATUS_CODE. RFC 8415 §21.13.
     public static let statusCode = DHCPv6OptionCode(13)
     /// OPTION_RAPID_COMMIT, empty. RFC 8415 §21.14.
@@ -30,6 +32,8 @@ public struct DHCPv6OptionCode: RawRepresentable, Hashable, Sendable, CustomStri
     public static let informationRefreshTime = DHCPv6OptionCode(32)
     /// OPTION_SOL_MAX_RT. RFC 8415 §21.24.
     public static let solMaxRT = DHCPv6OptionCode(82)
+    /// OPTION_INF_MAX_RT. RFC 8415 §21.25.
+    public static let informationMaxRT = DHCPv6OptionCode(83)
 
     public var description: String {
         switch self {
@@ -46,6 +50,8 @@ public struct DHCPv6OptionCode: RawRepresentable, Hashable, Sendable, CustomStri
         case .domainList: "OPTION_DOMAIN_LIST"
         case .informationRefreshTime: "OPTION_INFORMATION_REFRESH_TIME"
         case .solMaxRT: "OPTION_SOL_MAX_RT"
+        case .serverUnicast: "OPTION_UNICAST"
+        case .informationMaxRT: "OPTION_INF_MAX_RT"
         default: "DHCPv6 option \(rawValue)"
         }
     }
@@ -141,15 +147,4 @@ public struct DHCPv6Option: Equatable, Hashable, Sendable {
     }
     /// OPTION_SOL_MAX_RT in seconds. RFC 8415 §21.24.
     public static func solMaxRT(_ seconds: UInt32) -> DHCPv6Option { DHCPv6Option(code: .solMaxRT, data: bigEndianBytes(seconds)) }
-}
-
-/// The bytes of `value`, most significant first.
-func bigEndianBytes<T: FixedWidthInteger>(_ value: T) -> [UInt8] {
-    (0 ..< MemoryLayout<T>.size).reversed().map { UInt8(truncatingIfNeeded: value >> ($0 * 8)) }
-}
-
-/// `data[offset ..< offset + size]` as a big-endian number; the caller has checked the range.
-func bigEndianValue<T: FixedWidthInteger>(_: T.Type, _ data: [UInt8], at offset: Int) -> T {
-    precondition(offset >= 0 && offset + MemoryLayout<T>.size <= data.count, "read beyond the checked length")
-    return data[offset ..< offset + MemoryLayout<T>.size].reduce(T(0)) { $0 << 8 | T($1) }
 }

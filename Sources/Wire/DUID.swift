@@ -57,7 +57,7 @@ public struct DUID: Equatable, Hashable, Sendable, CustomStringConvertible {
     }
 
     /// The type, or nil below 2 bytes.
-    public var type: DUIDType? { bytes.count >= 2 ? DUIDType(bigEndianValue(UInt16.self, bytes, at: 0)) : nil }
+    public var type: DUIDType? { bytes.count >= 2 ? DUIDType(bytes.bigEndian(UInt16.self, at: 0)) : nil }
 
     /// Whether the length is legal: a type and 1 through 128 more bytes. RFC 8415 §11.1.
     public var hasValidLength: Bool { (3 ... 130).contains(bytes.count) }
@@ -66,14 +66,14 @@ public struct DUID: Equatable, Hashable, Sendable, CustomStringConvertible {
     public var hardwareType: UInt16? {
         switch type {
         case .linkLayerPlusTime? where bytes.count >= 8, .linkLayer? where bytes.count >= 4:
-            bigEndianValue(UInt16.self, bytes, at: 2)
+            bytes.bigEndian(UInt16.self, at: 2)
         default: nil
         }
     }
 
     /// DUID-LLT: the time field.
     public var time: UInt32? {
-        type == .linkLayerPlusTime && bytes.count >= 8 ? bigEndianValue(UInt32.self, bytes, at: 4) : nil
+        type == .linkLayerPlusTime && bytes.count >= 8 ? bytes.bigEndian(UInt32.self, at: 4) : nil
     }
 
     /// DUID-LLT and DUID-LL: the link-layer address bytes.
@@ -93,7 +93,7 @@ public struct DUID: Equatable, Hashable, Sendable, CustomStringConvertible {
 
     /// DUID-EN: the enterprise number.
     public var enterpriseNumber: UInt32? {
-        type == .enterpriseNumber && bytes.count >= 6 ? bigEndianValue(UInt32.self, bytes, at: 2) : nil
+        type == .enterpriseNumber && bytes.count >= 6 ? bytes.bigEndian(UInt32.self, at: 2) : nil
     }
 
     /// DUID-EN: the identifier after the enterprise number.

@@ -2,6 +2,8 @@ import ArgumentParser
 import Synchronization
 import TapVM
 
+extension LabIPv6Mode: ExpressibleByArgument {}
+
 struct Lab: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "lab",
@@ -27,11 +29,14 @@ struct Lab: ParsableCommand {
         var authoritative = true
         @Option(help: "Lease time in seconds (dnsmasq's minimum is 120).")
         var leaseTime = 3600
+        @Option(help: ArgumentHelp("IPv6 on 2001:db8:1::/64: router advertisements only (slaac), plus DHCPv6 information (stateless), or DHCPv6 addresses (stateful).",
+                                   valueName: "slaac|stateless|stateful"))
+        var ipv6: LabIPv6Mode = .slaac
 
         func run() throws {
             let segment = try LabSegment(name: lab.name)
             let configuration = LabConfiguration(pingCheck: pingCheck && !noPing, poolSize: poolSize,
-                                                 authoritative: authoritative, leaseTime: leaseTime)
+                                                 authoritative: authoritative, leaseTime: leaseTime, ipv6: ipv6)
             try configuration.validate()
             // Ctrl-C while the segment is being built: finish the step, then take down what was made.
             let interrupted = Atomic<Bool>(false)

@@ -18,6 +18,11 @@ struct Run: ParsableCommand {
     var pingCount = 3
     @Option(help: "Seconds between two echo requests to one --ping target.")
     var pingInterval = 1.0
+    @Option(help: ArgumentHelp("Ping ADDR over IPv6 once a source address is usable ('router' for the first default router).", valueName: "ADDR"))
+    var ping6: [String] = []
+    @Flag(name: .customLong("quiet-host"),
+          help: "With --interface: turn off the host kernel's own IPv6 on the macvtap if it has addresses (it answers for the guest's MAC).")
+    var quietHost = false
     @Option(help: "DHCP host name (option 12).")
     var hostname: String?
     @Option(help: "Seconds to wait for a lease with --exit-after lease.")
@@ -26,6 +31,7 @@ struct Run: ParsableCommand {
     var release = true
 
     @OptionGroup var guest: GuestOptions
+    @OptionGroup var ipv6: IPv6Options
     @OptionGroup var output: OutputOptions
 
     func validate() throws {
@@ -36,6 +42,11 @@ struct Run: ParsableCommand {
         for target in ping where target != "router" && IPv4Address(target) == nil {
             throw ValidationError("--ping takes an IPv4 address or 'router', not '\(target)'")
         }
+        for target in ping6 where IPv6Settings.parsePingTarget(target) == nil {
+            throw ValidationError("--ping6 takes an IPv6 address or 'router', not '\(target)'")
+        }
+        if !ping6.isEmpty && !ipv6.ipv6 { throw ValidationError("--ping6 needs IPv6 (drop --no-ipv6)") }
+        if quietHost && attach.interface == nil { throw ValidationError("--quiet-host goes with --interface (tapvm's own macvtaps are quiet already)") }
         guard (1...100).contains(pingCount) else { throw ValidationError("--ping-count takes 1 to 100") }
         guard (0.01...60).contains(pingInterval) else { throw ValidationError("--ping-interval takes 0.01 to 60 seconds") }
         guard (1...3600).contains(leaseTimeout) else { throw ValidationError("--lease-timeout takes 1 to 3600 seconds") }
@@ -53,6 +64,9 @@ struct Run: ParsableCommand {
         options.pingCount = pingCount
         options.pingInterval = .seconds(pingInterval)
         options.leaseTimeout = .seconds(leaseTimeout)
+        options.ipv6 = ipv6.settings
+        options.ipv6.pingTargets = ping6.compactMap(IPv6Settings.parsePingTarget)
+        options.ipv6.quietHost = quietHost
         options.pingTargets = ping.map { $0 == "router" ? PingTarget.router : .address(IPv4Address($0)!) }
         switch exitAfter {
         case nil: options.exitAfter = .never

@@ -56,6 +56,47 @@ struct RotationAndDecodeTests {
         #expect(FrameFields([UInt8](repeating: 0, count: 5)).summary == "runt frame of 5 bytes")
     }
 
+    @Test func ipv6FramesDecodeIntoSummariesAndFields() throws {
+        let records = try PcapReader(path: pcaps + "/slaac-ping6.pcap").readAll()
+        let decoded = records.map { FrameFields($0.bytes) }
+        let kinds = Set(decoded.map(\.kind))
+        #expect(kinds.isSuperset(of: ["MLDv2 report", "ICMPv6 neighbor solicitation", "ICMPv6 neighbor advertisement",
+                                      "ICMPv6 router advertisement", "ICMPv6 echo request", "ICMPv6 echo reply"]))
+        #expect(decoded.contains { $0.summary == "NS for fe80::ff:fe00:62 from :: (duplicate address detection)" })
+        #expect(decoded.contains { $0.summary.hasPrefix("MLDv2 report CHANGE_TO_EXCLUDE_MODE ff02::1:ff00:62") })
+        let ra = try #require(decoded.first { $0.kind == "ICMPv6 router advertisement" })
+        #expect(ra.summary.contains("prefix 2001:db8:1::/64") && ra.summary.contains("M=0 O=0"))
+        #expect(ra.fields.contains { $0.name == "NDP option RDNSS" && $0.value.hasPrefix("2001:db8:1::1 ") })
+        let echo = try #require(decoded.first { $0.kind == "ICMPv6 echo request" })
+        #expect(echo.summary.hasPrefix("ICMPv6 echo request 2001:db8:1::ff:fe00:62 > 2001:db8:1::1 id 0x"))
+        for record in records {
+            for length in 0..<record.bytes.count { _ = FrameFields(Array(record.bytes.prefix(length))) }
+        }
+
+        // A DHCPv6 Solicit from port 546 to ff02::1:2 port 547.
+        let message = DHCPv6Message(messageType: .solicit, transactionID: 0x00AB_CDEF,
+                                    options: [.clientIdentifier(.linkLayer(MACAddress(2, 0, 0, 0, 0, 0x62))), .elapsedTime(hundredthsOfSecond: 0)])
+        let source = IPv6Address("fe80::ff:fe00:62")!
+        var payload = [UInt8](repeating: 0, count: message.encodedLength)
+        try payload.withUnsafeMutableBytes { try message.emit(into: $0) }
+        let udp = UDPHeader(sourcePort: 546, destinationPort: 547, payloadLength: payload.count)
+        let ip = IPv6Header(source: source, destination: .allDHCPRelayAgentsAndServers, nextHeader: .udp, payloadLength: udp.length, hopLimit: 1)
+        let ethernet = EthernetHeader(destination: IPv6Address.allDHCPRelayAgentsAndServers.multicastMAC, source: MACAddress(2, 0, 0, 0, 0, 0x62),
+                                      etherType: .ipv6)
+        var frame = [UInt8](repeating: 0, count: 14 + 40 + udp.length)
+        try frame.withUnsafeMutableBytes { buffer in
+            try ethernet.emit(into: buffer)
+            try ip.emit(into: UnsafeMutableRawBufferPointer(rebasing: buffer[14...]))
+            let datagram = UnsafeMutableRawBufferPointer(rebasing: buffer[54...])
+            try udp.emit(into: datagram)
+            UnsafeMutableRawBufferPointer(rebasing: datagram[8...]).copyBytes(from: payload)
+            UDPHeader.fillChecksum(datagram: datagram, source: source, destination: .allDHCPRelayAgentsAndServers)
+        }
+        let solicit = FrameFields(frame)
+        #expect(solicit.kind == "DHCPv6 SOLICIT" && solicit.summary == "DHCPv6 SOLICIT xid 0xabcdef")
+        #expect(solicit.fields.contains { $0.name == "DHCPv6 transaction id" && $0.value == "0xabcdef" })
+    }
+
     /// Interoperability: tcpdump (and tshark, when installed) read every capture tapvm wrote without a warning,
     /// and tshark decodes the DHCP in them.
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/tcpdump"), "tcpdump is not installed"))

@@ -48,6 +48,19 @@ struct CommandLineTests {
         let pings = events.filter { $0["event"] as? String == "ping" }
         #expect(Set(pings.compactMap { $0["direction"] as? String }) == ["guest-to-lan", "lan-to-guest"])
         #expect(pings.allSatisfy { $0["ok"] as? Bool == true && $0["rtt_ms"] is Double })
+        // IPv6 (issue 5 contract): both directions over each family.
+        #expect(pings.compactMap { $0["family"] as? String }.sorted() == ["ipv4", "ipv4", "ipv6", "ipv6"])
+        let addresses = events.filter { $0["event"] as? String == "address" }
+        #expect(addresses.compactMap { $0["origin"] as? String } == ["link-local", "slaac"])
+        for address in addresses {
+            #expect(address["family"] as? String == "ipv6" && address["prefix_length"] as? Int == 64)
+            #expect(address["dad"] as? String == "ok" && (address["elapsed_ms"] as? Double ?? 0) > 0)
+            #expect((address["address"] as? String).flatMap(IPv6Address.init) != nil)
+        }
+        #expect((addresses.last?["address"] as? String)?.hasPrefix("2001:db8:1:") == true)
+        let router = try #require(events.first { $0["event"] as? String == "router" })
+        #expect((router["address"] as? String)?.hasPrefix("fe80::") == true)
+        #expect((router["lifetime_seconds"] as? Int ?? 0) > 0 && router["dns"] as? [String] == ["2001:db8:1::1"])
 
         let summary = try #require(events.last)
         #expect(summary["event"] as? String == "summary" && summary["ok"] as? Bool == true)
@@ -101,6 +114,13 @@ struct CommandLineTests {
         #expect(result.standardError.contains("exactly one of --interface"))
         let bad = try Self.tapvm(["run", "--lab", "x", "--exit-after", "soon"], timeout: 20)
         #expect(bad.status != 0 && bad.standardError.contains("--exit-after"))
+        for (arguments, mention) in [(["--ipv6-iid", "stable", "--ipv6-secret", "abc"], "--ipv6-secret"),
+                                     (["--ipv6-secret", String(repeating: "ab", count: 16)], "--ipv6-iid stable"),
+                                     (["--no-ipv6", "--ping6", "router"], "--ping6"), (["--ping6", "10.0.0.1"], "--ping6"),
+                                     (["--quiet-host"], "--quiet-host")] {
+            let result = try Self.tapvm(["run", "--lab", "x"] + arguments, timeout: 20)
+            #expect(result.status != 0 && result.standardError.contains(mention), "\(arguments): \(result.standardError)")
+        }
     }
 }
 

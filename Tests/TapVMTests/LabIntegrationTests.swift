@@ -94,7 +94,15 @@ struct LabIntegrationTests {
         defer { session.shutdown() }
         #expect(session.pump(timeout: .seconds(20)) { session.lease != nil })
         // Reads, writes and poll never notice (MACVTAP-FACTS §3g); the session's once-a-second ioctl does.
-        lab.deleteMacvtap(name: try #require(session.createdInterface))
+        // The session still holds the deleted device's fd, and the kernel hands its device number to the next
+        // macvtap created: a placeholder takes it at once (one `ip -batch`), so that a parallel test's new macvtap
+        // does not look held by this process.
+        let interface = try #require(session.createdInterface)
+        let batch = "link del \(interface)\nlink add link \(lab.lowerInterface) name hold0 type macvtap mode bridge\n"
+        let input = NSTemporaryDirectory() + "tvmt-batch-\(getpid())"
+        try batch.write(toFile: input, atomically: true, encoding: .utf8)
+        defer { unlink(input) }
+        try SystemCommand.check(["ip", "-n", lab.clientNamespace, "-batch", input])
         #expect(!session.pump(timeout: .seconds(5)) { false })
         let failure = try #require(session.failure)
         #expect(failure.contains("deleted") && !failure.contains("\n"), "\(failure)")

@@ -34,7 +34,9 @@ struct LeaseIntegrationTests {
 
     static func lease(_ lab: LabSegment, _ arguments: [String], timeout: Double = 60) throws -> (status: Int32, events: [[String: Any]], stderr: String) {
         let result = try CommandLineTests.tapvm(["lease", "--lab", lab.name, "--json"] + arguments, timeout: timeout)
-        return (result.status, try CommandLineTests.jsonLines(result.standardOutput), result.standardError)
+        // With --json the reason for a failure is in the summary line on stdout: keep both for the messages.
+        return (result.status, try CommandLineTests.jsonLines(result.standardOutput),
+                result.standardError + (result.standardOutput.split(separator: "\n").last.map { "\n" + $0 } ?? ""))
     }
 
     static func log(_ lab: LabSegment) -> [Substring] {

@@ -22,7 +22,7 @@ struct ReplayTests {
         return (result, steps)
     }
 
-    @Test(arguments: ["lease-ping", "nak", "renewal"])
+    @Test(arguments: ["lease-ping", "nak", "renewal", "slaac-ping6"])
     func eachCaptureReplaysToItsGoldenFile(name: String) throws {
         let (result, _) = try Self.replay("\(name).pcap")
         let golden = try PcapReader(path: Self.path("\(name).golden.pcap")).readAll().map(\.bytes)
@@ -44,6 +44,23 @@ struct ReplayTests {
         // Delivered: OFFER, ACK, the router's ARP reply and two echo replies; everything else is skipped (the
         // guest's own frames, and a router advertisement to a group the IPv4-only guest has not joined).
         #expect(result.delivered == 5 && result.skipped == records.count - 5)
+    }
+
+    /// The same with IPv6 on: link-local and SLAAC addresses with DAD, MLDv2 reports, router solicitation, NDP and
+    /// ping6 replay byte for byte (the sidecar records the IPv6 setting); the guest's multicast groups are delivered.
+    @Test func replayingARealIPv6RunReproducesWhatTheGuestSent() throws {
+        let records = try PcapReader(path: Self.path("slaac-ping6.pcap")).readAll()
+        let mac = try #require(MACAddress("02:00:00:00:00:62"))
+        let sentByGuest = records.map(\.bytes).filter { $0.count >= 12 && MACAddress(bytes: $0[6..<12]) == mac }
+        let kinds = sentByGuest.map { FrameFields($0).kind }
+        #expect(kinds.contains("ICMPv6 echo request") && kinds.contains("MLDv2 report") && kinds.contains("ICMPv6 neighbor solicitation"))
+        let sidecar = try #require(try CaptureSidecar.load(for: Self.path("slaac-ping6.pcap")))
+        #expect(sidecar.ipv6?.enabled == true)
+        let (result, _) = try Self.replay("slaac-ping6.pcap")
+        #expect(result.output.map(\.bytes) == sentByGuest)
+        // The router advertisement to ff02::1 and the echo replies are delivered.
+        let delivered = records.map(\.bytes).filter { $0.count >= 12 && MACAddress(bytes: $0[6..<12]) != mac }
+        #expect(result.delivered == delivered.count)
     }
 
     @Test func theRunSeedDerivesTheSidecarsStackSeed() throws {

@@ -189,3 +189,27 @@ struct DHCPv6Tests {
         #expect(DUID(bytes: [0, 9, 1]).type == DUIDType(9) && DUID(bytes: [0, 9, 1]).macAddress == nil)
     }
 }
+
+@Suite struct ByteOrderArrayTests {
+    @Test func bigEndianReadsArraysAndSlicesFromTheirStart() {
+        let bytes: [UInt8] = [0xde, 0xad, 0xbe, 0xef, 0x01, 0x02]
+        #expect(bytes.bigEndian(UInt32.self, at: 0) == 0xdead_beef)
+        #expect(bytes.bigEndian(UInt16.self, at: 4) == 0x0102)
+        // A slice counts offsets from its own start, not from the base array's.
+        let slice = bytes[2...]
+        #expect(slice.bigEndian(UInt16.self, at: 0) == 0xbeef && slice.bigEndian(UInt32.self, at: 0) == 0xbeef_0102)
+        #expect(bigEndianBytes(UInt32(0xdead_beef)) == [0xde, 0xad, 0xbe, 0xef])
+    }
+
+    @Test func serverUnicastAndInformationMaxRTAreTyped() {
+        let server: [UInt8] = [0x20, 0x01, 0x0d, 0xb8] + [UInt8](repeating: 0, count: 11) + [0x53]
+        var message = DHCPv6Message(messageType: .reply, transactionID: 1,
+                                    options: [DHCPv6Option(code: DHCPv6OptionCode(12), data: server),
+                                              DHCPv6Option(code: DHCPv6OptionCode(83), data: [0, 0, 0x0e, 0x10])])
+        #expect(message.serverUnicast == IPv6Address(bytes: server) && message.informationMaxRT == 3600)
+        #expect(DHCPv6OptionCode.serverUnicast.description == "OPTION_UNICAST")
+        #expect(DHCPv6OptionCode.informationMaxRT.description == "OPTION_INF_MAX_RT")
+        message.options = [DHCPv6Option(code: .serverUnicast, data: [1, 2, 3]), DHCPv6Option(code: .informationMaxRT, data: [1])]
+        #expect(message.serverUnicast == nil && message.informationMaxRT == nil)
+    }
+}

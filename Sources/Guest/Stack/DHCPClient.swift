@@ -101,7 +101,8 @@ public struct DHCPClient: Sendable {
 
     /// The client states of RFC 2131 Figure 5, plus PROBING (the RFC 5227 check between the ACK and BOUND, which
     /// §4.4.1 leaves to the client) and RELEASED after `release(now:)`.
-    public enum State: String, Sendable, Equatable, CustomStringConvertible {
+    public enum State: String, TracedState {
+        public static let machineName = "DHCP"
         case initial = "INIT"
         case selecting = "SELECTING"
         case requesting = "REQUESTING"
@@ -116,17 +117,7 @@ public struct DHCPClient: Sendable {
     }
 
     /// One state change, for tracing.
-    public struct Transition: Sendable, Equatable, CustomStringConvertible {
-        public var from: State
-        public var to: State
-        public var at: Instant
-        public init(from: State, to: State, at: Instant) {
-            self.from = from
-            self.to = to
-            self.at = at
-        }
-        public var description: String { "DHCP \(from) → \(to) at \(at)" }
-    }
+    public typealias Transition = StateTransition<State>
 
     /// Where an outgoing message goes: always from port 68 to port 67.
     public enum Destination: Sendable, Equatable {

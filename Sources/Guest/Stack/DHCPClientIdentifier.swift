@@ -18,13 +18,11 @@ public enum DHCPClientIdentifier: Sendable, Equatable {
         return true
     }
 
-    /// The DUID-LL of `mac`: type 3, hardware type 1, the MAC. RFC 8415 §11.4.
-    public static func duidLinkLayer(_ mac: MACAddress) -> [UInt8] { [0, 3, 0, 1] + mac.array }
+    /// The DUID-LL of `mac`: type 3, hardware type 1, the MAC. RFC 8415 §11.4 (`DUID.linkLayer`).
+    public static func duidLinkLayer(_ mac: MACAddress) -> [UInt8] { DUID.linkLayer(mac).bytes }
 
-    /// The IAID dhcpcd derives from a MAC: its last 4 bytes, big-endian.
-    public static func defaultIAID(_ mac: MACAddress) -> UInt32 {
-        mac.array.suffix(4).reduce(0) { $0 << 8 | UInt32($1) }
-    }
+    /// The IAID dhcpcd derives from a MAC: its last 4 bytes, big-endian (`IAID(mac:)`, shared with DHCPv6).
+    public static func defaultIAID(_ mac: MACAddress) -> UInt32 { IAID(mac: mac) }
 
     /// Option 61 for `mac`, or nil for an invalid raw value.
     public func option(mac: MACAddress) -> DHCPOption? {
@@ -37,4 +35,11 @@ public enum DHCPClientIdentifier: Sendable, Equatable {
             return isValid ? DHCPOption(code: .clientIdentifier, data: bytes) : nil
         }
     }
+}
+
+/// The IAID derived from a MAC: its last 4 bytes, big-endian. Stable for the interface (RFC 8415 §12), and what
+/// dhcpcd uses for RFC 4361 client identifiers (src/if-options.c). Both DHCP clients use this one derivation.
+public func IAID(mac: MACAddress) -> UInt32 {
+    let bytes = mac.array
+    return bytes.bigEndian(UInt32.self, at: bytes.count - 4)
 }

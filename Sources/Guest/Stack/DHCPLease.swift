@@ -10,7 +10,8 @@ public struct DHCPLease: Sendable, Equatable, CustomStringConvertible {
     public var subnetMask: IPv4Address
     public var prefixLength: Int
     /// The router to use: the next hop of the default route of option 121 when that option is present (RFC 3442
-    /// §4: the Router option is then ignored), else the first router of option 3.
+    /// §4: the Router option is then ignored), else the first router of option 3. Never 0.0.0.0: an option-121
+    /// default route via 0.0.0.0 is on-link (`defaultRouteIsOnLink`), and then there is no router.
     public var router: IPv4Address?
     /// Option 6, in order of preference.
     public var dnsServers: [IPv4Address]
@@ -80,10 +81,12 @@ public struct DHCPLease: Sendable, Equatable, CustomStringConvertible {
                                  rebinding: message.rebindingTime.map { .seconds(Int64($0)) })
         let routes = message.classlessStaticRoutes
         let routers = routes == nil ? message.routers : []
+        // RFC 3442 §4: a route whose router is 0.0.0.0 is on-link, so such a default route names no router.
         let router = routes.map { $0.first(where: \.isDefault)?.router } ?? routers.first
+        let usableRouter = router == .any ? nil : router
         self.init(address: message.yourAddress,
                   subnetMask: message.subnetMask ?? Self.defaultMask(for: message.yourAddress),
-                  router: router, dnsServers: message.domainNameServers,
+                  router: usableRouter, dnsServers: message.domainNameServers,
                   server: message.serverIdentifier ?? fallbackServer,
                   leaseTime: leaseTime, renewalTime: timers.renewal, rebindingTime: timers.rebinding,
                   acquiredAt: acquiredAt, offeredLeaseTime: offered)
@@ -96,6 +99,12 @@ public struct DHCPLease: Sendable, Equatable, CustomStringConvertible {
         classlessStaticRoutes = routes ?? []
         ipv6OnlyPreferredWait = message.ipv6OnlyPreferredWait
         rawOptions = message.options
+    }
+
+    /// Whether option 121's default route has the router 0.0.0.0, i.e. every destination is on-link and is
+    /// resolved with ARP directly (RFC 3442 §4 "Local Subnet Routes"). `router` is nil then.
+    public var defaultRouteIsOnLink: Bool {
+        classlessStaticRoutes.first(where: \.isDefault)?.router == .any
     }
 
     /// When the client enters RENEWING (T1).

@@ -7,7 +7,7 @@ extension DHCPv6Client {
     func optionRequest(informationRequest: Bool) -> DHCPv6Option {
         var codes: [DHCPv6OptionCode] = []
         let mandatory: [DHCPv6OptionCode] = informationRequest
-            ? [.informationRefreshTime, .solMaxRT, Self.infMaxRTOption] : [.solMaxRT, Self.infMaxRTOption]
+            ? [.informationRefreshTime, .solMaxRT, .informationMaxRT] : [.solMaxRT, .informationMaxRT]
         for code in configuration.requestedOptions + mandatory where !codes.contains(code) { codes.append(code) }
         return .optionRequest(codes)
     }

@@ -62,8 +62,7 @@ extension DHCPv6Client {
             solicitMaximum = .seconds(Int64(seconds))
             if state == .soliciting { exchange?.parameters.maximum = solicitMaximum }
         }
-        if let data = message.option(Self.infMaxRTOption)?.data, data.count == 4 {
-            let seconds = data.reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
+        if let seconds = message.informationMaxRT {
             guard (60 ... 86_400).contains(seconds) else { return }
             informationRequestMaximum = .seconds(Int64(seconds))
             if state == .informing { exchange?.parameters.maximum = informationRequestMaximum }
@@ -99,7 +98,7 @@ extension DHCPv6Client {
 
     /// OPTION_UNICAST: the server's address for unicast messages (RFC 8415 §21.12).
     func serverUnicast(_ message: DHCPv6Message) -> IPv6Address? {
-        message.option(Self.serverUnicastOption).flatMap { $0.data.count == 16 ? IPv6Address(bytes: $0.data) : nil }
+        message.serverUnicast
     }
 
     /// An Advertise while soliciting: ignored without usable addresses (NoAddrsAvail, §18.2.9); else kept until the

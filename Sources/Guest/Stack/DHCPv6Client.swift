@@ -68,7 +68,8 @@ public struct DHCPv6Client: Sendable {
         case stateful
     }
 
-    public enum State: String, Sendable, Equatable, CustomStringConvertible {
+    public enum State: String, TracedState {
+        public static let machineName = "DHCPv6"
         case idle = "IDLE"
         case soliciting = "SOLICITING"
         case requesting = "REQUESTING"
@@ -84,17 +85,7 @@ public struct DHCPv6Client: Sendable {
     }
 
     /// One state change, for tracing.
-    public struct Transition: Sendable, Equatable, CustomStringConvertible {
-        public var from: State
-        public var to: State
-        public var at: Instant
-        public init(from: State, to: State, at: Instant) {
-            self.from = from
-            self.to = to
-            self.at = at
-        }
-        public var description: String { "DHCPv6 \(from) → \(to) at \(at)" }
-    }
+    public typealias Transition = StateTransition<State>
 
     /// A message to send from UDP port 546 (`clientPort`) on the link-local address to port 547 (`serverPort`) of
     /// `destination`: ff02::1:2 (RFC 8415 §7.1, §13) unless the server's unicast address is in use.
@@ -146,10 +137,6 @@ public struct DHCPv6Client: Sendable {
     public static let defaultInformationRefreshTime: Duration = .seconds(86_400)
     /// IRT_MINIMUM (RFC 8415 §7.6, §21.23).
     public static let minimumInformationRefreshTime: Duration = .seconds(600)
-    /// OPTION_UNICAST (RFC 8415 §21.12).
-    static let serverUnicastOption = DHCPv6OptionCode(12)
-    /// OPTION_INF_MAX_RT (RFC 8415 §21.25).
-    static let infMaxRTOption = DHCPv6OptionCode(83)
 
     public let mac: MACAddress
     public var configuration: Configuration
@@ -215,10 +202,8 @@ public struct DHCPv6Client: Sendable {
         informationRequestMaximum = configuration.informationRequest.maximum ?? .seconds(3600)
     }
 
-    /// The last four bytes of the MAC, big-endian: stable for the interface (RFC 8415 §12).
-    public static func iaid(for mac: MACAddress) -> UInt32 {
-        mac.array.suffix(4).reduce(0) { $0 << 8 | UInt32($1) }
-    }
+    /// The last four bytes of the MAC, big-endian: stable for the interface (RFC 8415 §12). `IAID(mac:)`.
+    public static func iaid(for mac: MACAddress) -> UInt32 { IAID(mac: mac) }
 
     /// The DUID-LLT time field for a Unix time: seconds since 2000-01-01 00:00 UTC modulo 2³² (RFC 8415 §11.2).
     public static func duidTime(unixSeconds: Int64) -> UInt32 {

@@ -6,16 +6,22 @@ public struct IPv4Interface: Sendable, Equatable {
     public var subnetMask: IPv4Address
     public var router: IPv4Address?
     public var dnsServers: [IPv4Address]
+    /// Whether the default route is on-link (an option-121 default route via 0.0.0.0, RFC 3442 §4): every
+    /// destination is then resolved with ARP directly instead of through `router`.
+    public var defaultRouteIsOnLink: Bool
 
-    public init(address: IPv4Address, subnetMask: IPv4Address, router: IPv4Address? = nil, dnsServers: [IPv4Address] = []) {
+    public init(address: IPv4Address, subnetMask: IPv4Address, router: IPv4Address? = nil, dnsServers: [IPv4Address] = [],
+                defaultRouteIsOnLink: Bool = false) {
         self.address = address
         self.subnetMask = subnetMask
         self.router = router
         self.dnsServers = dnsServers
+        self.defaultRouteIsOnLink = defaultRouteIsOnLink
     }
 
     public init(lease: DHCPLease) {
-        self.init(address: lease.address, subnetMask: lease.subnetMask, router: lease.router, dnsServers: lease.dnsServers)
+        self.init(address: lease.address, subnetMask: lease.subnetMask, router: lease.router, dnsServers: lease.dnsServers,
+                  defaultRouteIsOnLink: lease.defaultRouteIsOnLink)
     }
 
     /// The directed broadcast address of the subnet (RFC 919, RFC 1122 §3.2.1.3 (d)).
@@ -34,10 +40,11 @@ public struct IPv4Interface: Sendable, Equatable {
         destination == address || destination == .broadcast || destination == subnetBroadcast
     }
 
-    /// Where a datagram to `destination` goes.
+    /// Where a datagram to `destination` goes: broadcast, on-link (the subnet, or anywhere when the default route is
+    /// on-link, RFC 3442 §4), else the router.
     public func route(_ destination: IPv4Address) -> NextHop {
         if destination == .broadcast || destination == subnetBroadcast { return .broadcast }
-        if isOnLink(destination) { return .neighbor(destination) }
+        if isOnLink(destination) || defaultRouteIsOnLink { return .neighbor(destination) }
         if let router { return .neighbor(router) }
         return .unreachable
     }

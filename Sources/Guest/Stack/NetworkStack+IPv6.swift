@@ -39,8 +39,8 @@ extension NetworkStack {
         set { ipv6.observer = newValue }
     }
 
-    /// Delivers UDP datagrams to `port` over IPv6 (checksum verified) to `handler` (DHCPv6: 546, RFC 8415 §7.2).
-    /// Replaces an earlier listener on that port. A datagram to a port without a listener is answered with a
+    /// Delivers UDP datagrams to `port` over IPv6 (checksum verified) to `handler`. Replaces an earlier listener
+    /// on that port; port 546 (RFC 8415 §7.2) is served by the stack's own DHCPv6 client unless a listener takes it. A datagram to a port without a listener is answered with a
     /// port unreachable (RFC 4443 §3.1 code 4).
     public func listenUDPv6(port: UInt16, _ handler: @escaping (UDPv6Datagram, Instant) -> Void) {
         ipv6.udpListeners[port] = handler
@@ -146,9 +146,10 @@ extension NetworkStack {
         runMLD(now: now)
     }
 
-    /// Appends `.ipv6(event)` and tells the observer.
+    /// Appends `.ipv6(event)` and tells the DHCPv6 client and the observer.
     func emitIPv6(_ event: IPv6Event, now: Instant) {
         events.append(.ipv6(event))
+        dhcpv6Observe(event, now: now)
         ipv6.observer?(event, now)
     }
 
@@ -302,7 +303,9 @@ extension NetworkStack {
         let udp: UDPDatagram
         do { udp = try UDPDatagram(upper.payload) } catch { return drop(.udpMalformed) }
         guard udp.isChecksumValid(source: ip.source, destination: ip.destination) else { return drop(.udpChecksum) }
-        guard let listener = ipv6.udpListeners[udp.destinationPort] else {
+        let listener = ipv6.udpListeners[udp.destinationPort]
+        if listener == nil, udp.destinationPort == DHCPv6Packet.clientPort { return receiveDHCPv6(ip, udp: udp, now: now) }
+        guard let listener else {
             drop(.udpNoListener)
             sendICMPv6Error(type: .destinationUnreachable, code: 4, parameter: 0, invoking: ip, ethernet: ethernet, now: now)
             return

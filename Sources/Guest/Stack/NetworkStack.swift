@@ -28,6 +28,8 @@ public final class NetworkStack: FrameStack {
     var configuredPingsStarted = false
     /// The IPv6 host side (NetworkStack+IPv6.swift).
     var ipv6: IPv6State
+    /// The DHCPv6 client (NetworkStack+DHCPv6.swift), started by the routers' M/O flags.
+    var dhcpv6Client: DHCPv6Client
 
     /// A stack for the guest with `configuration`; `random` seeds the DHCP client, the IPv4 identification and the
     /// ICMP identifiers.
@@ -42,6 +44,8 @@ public final class NetworkStack: FrameStack {
                          pingTimeout: configuration.pingTimeout,
                          // Drawn only with IPv6 on, so an IPv4-only guest's bytes do not depend on it.
                          random: configuration.ipv6.enabled ? random.split() : SeededGenerator(seed: 0))
+        dhcpv6Client = DHCPv6Client(mac: configuration.mac, configuration: configuration.dhcpv6,
+                                    random: configuration.ipv6.enabled ? random.split() : SeededGenerator(seed: 0))
         self.random = random
     }
 
@@ -92,11 +96,13 @@ public final class NetworkStack: FrameStack {
         runNeighbors(now: now)
         runPinger(now: now)
         runIPv6(now: now)
+        runDHCPv6(now: now)
     }
 
-    /// The earliest of the DHCP client's, the ARP cache's and the pinger's deadlines.
+    /// The earliest of the DHCP client's, the ARP cache's, the pinger's, the IPv6 side's and the DHCPv6 client's
+    /// deadlines.
     public func nextDeadline() -> Instant? {
-        [dhcpClient.nextDeadline, neighbors.nextDeadline, pinger.nextDeadline, ipv6Deadline].compactMap { $0 }.min()
+        [dhcpClient.nextDeadline, neighbors.nextDeadline, pinger.nextDeadline, ipv6Deadline, dhcpv6Deadline].compactMap { $0 }.min()
     }
 
     public func dequeueTransmit() -> [UInt8]? {
@@ -121,10 +127,12 @@ public final class NetworkStack: FrameStack {
         runPinger(now: now)
     }
 
-    /// Gives the lease back with a DHCPRELEASE unicast to the server (RFC 2131 §4.4.6); the client then stays idle.
+    /// Gives the lease back with a DHCPRELEASE unicast to the server (RFC 2131 §4.4.6), and DHCPv6 addresses
+    /// with a Release to ff02::1:2 (RFC 8415 §18.2.7); the clients then stay idle.
     public func release(now: Instant) {
         dhcpClient.release(now: now)
         runDHCP(now: now)
+        releaseDHCPv6(now: now)
     }
 
     // MARK: Internals shared by the protocol files

@@ -24,10 +24,13 @@ public struct StackConfiguration: Sendable {
     public var pingTimeout: Duration = .seconds(1)
     /// The DHCP client's timings (retransmission, retries).
     public var dhcp = DHCPClient.Configuration()
-    /// The IPv6 host side (link-local, DAD, MLDv2, router discovery, SLAAC, ping6). `IPv6Configuration()` is on;
-    /// here it starts off until TapVM reports IPv6 events and capture sidecars record the setting (replays of
-    /// IPv4-only captures must not grow IPv6 frames): set `ipv6.enabled = true` (or `ipv6 = IPv6Configuration()`).
+    /// The IPv6 host side (link-local, DAD, MLDv2, router discovery, SLAAC, DHCPv6, ping6). Off in a bare
+    /// configuration, so that a stack built for IPv4 (the IPv4 tests, replays of captures whose sidecar records no
+    /// IPv6 setting) sends exactly the IPv4 bytes it always did; TapVM turns it on for runs (`--no-ipv6` keeps it
+    /// off) and records the setting in capture sidecars.
     public var ipv6 = IPv6Configuration(enabled: false)
+    /// The DHCPv6 client's identity, options and timings (used only with IPv6 on). RFC 8415.
+    public var dhcpv6 = DHCPv6Client.Configuration()
 
     public init(mac: MACAddress, hostname: String? = nil, pingTargets: [PingTarget] = [], pingCount: Int = 3) {
         self.mac = mac

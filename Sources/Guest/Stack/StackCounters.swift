@@ -69,6 +69,16 @@ public enum DropReason: String, Sendable, CaseIterable, Hashable {
     case mldInvalid = "MLD query invalid"
     case mldVersion1Query = "MLDv1 query ignored"
     case mldReportIgnored = "MLD report of another listener"
+    // DHCPv6 (RFC 8415 §16): what the client ignored, by its `DHCPv6Client.IgnoreReason`.
+    case dhcpv6WrongSourcePort = "DHCPv6 not from port 547"
+    case dhcpv6Malformed = "DHCPv6 malformed"
+    case dhcpv6Unexpected = "DHCPv6 message unexpected in this state"
+    case dhcpv6WrongTransaction = "DHCPv6 wrong transaction id"
+    case dhcpv6WrongClientIdentifier = "DHCPv6 client id missing or not ours"
+    case dhcpv6MissingServerIdentifier = "DHCPv6 server id missing"
+    case dhcpv6NoAddressesAvailable = "DHCPv6 no addresses available"
+    case dhcpv6MissingIdentityAssociation = "DHCPv6 IA_NA missing"
+    case dhcpv6ServerFailure = "DHCPv6 server failure status"
     /// An outgoing frame found the transmit queue full (`TransmitQueue.capacity`).
     case transmitQueueOverflow = "transmit queue overflow"
 }
@@ -95,6 +105,8 @@ public struct StackCounters: Sendable, Equatable {
     /// NS, NA, RS, RA.
     public var ndp = ProtocolCounters()
     public var mld = ProtocolCounters()
+    /// DHCPv6 messages to port 546 and from the client (RFC 8415).
+    public var dhcpv6 = ProtocolCounters()
     /// IPv6 packets handled (not dropped): with the IPv6 drops, they account for every `ipv6.received`.
     public var ipv6Consumed = 0
     /// ICMPv6 errors received, by type (1 destination unreachable, 2 packet too big, 3 time exceeded, 4 parameter

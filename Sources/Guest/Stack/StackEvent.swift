@@ -22,6 +22,11 @@ public enum StackEvent: Sendable, Equatable {
     case pingReply(target: IPv4Address, sequence: UInt16, roundTrip: Duration)
     case pingTimeout(target: IPv4Address, sequence: UInt16)
     case pingsFinished(target: IPv4Address, sent: Int, received: Int)
+    /// A DHCPv6 client state change (RFC 8415 §18): its leased addresses are reported as `.ipv6(.address(…))`
+    /// with origin `.dhcpv6`.
+    case dhcpv6(DHCPv6Client.Transition)
+    /// DNS servers (option 23) and domain search list (option 24) from a DHCPv6 Reply, when they change (RFC 3646).
+    case dhcpv6Configuration(dnsServers: [IPv6Address], domainList: [String])
     /// Everything IPv6: addresses and DAD, routers, multicast groups, M/O flags, ping6.
     case ipv6(IPv6Event)
 }

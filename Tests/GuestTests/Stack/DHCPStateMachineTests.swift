@@ -219,6 +219,26 @@ import Wire
         #expect(DHCPLease(acknowledgement: bad, acquiredAt: .boot)?.router == Lab.peer)
     }
 
+    @Test func option121DefaultRouteViaZeroIsOnLinkNotARouter() throws {
+        // RFC 3442 §4: a router of 0.0.0.0 means the destination is on-link.
+        let onLink = DHCPClasslessRoute(destination: .any, prefixLength: 0, router: .any)
+        let message = DHCPMessage(op: .bootReply, yourAddress: Lab.offered,
+                                  options: [.ipAddressLeaseTime(600), .address(.subnetMask, IPv4Address(255, 255, 255, 0)),
+                                            .addresses(.router, [Lab.peer]), .classlessStaticRoutes([onLink])])
+        let lease = try #require(DHCPLease(acknowledgement: message, acquiredAt: .boot))
+        #expect(lease.router == nil && lease.defaultRouteIsOnLink)
+        let interface = IPv4Interface(lease: lease)
+        let offLink = IPv4Address(203, 0, 113, 9)
+        #expect(interface.router == nil && interface.route(offLink) == .neighbor(offLink))
+        #expect(interface.route(Lab.peer) == .neighbor(Lab.peer))
+        // A default route via a real router still goes through it.
+        var routed = message
+        routed.options[3] = .classlessStaticRoutes([DHCPClasslessRoute(destination: .any, prefixLength: 0, router: Lab.server)])
+        let routedLease = try #require(DHCPLease(acknowledgement: routed, acquiredAt: .boot))
+        #expect(routedLease.router == Lab.server && !routedLease.defaultRouteIsOnLink)
+        #expect(IPv4Interface(lease: routedLease).route(offLink) == .neighbor(Lab.server))
+    }
+
     @Test func discoverOptionsFollowTheConfiguration() {
         func discover(_ configure: (inout DHCPClient.Configuration) -> Void) -> DHCPMessage {
             var client = client(configure)
