@@ -122,11 +122,15 @@ struct MulticastListener: Sendable {
             let records = dueGroups.map { group in
                 MLDv2MulticastAddressRecord(recordType: pendingChanges[group]!.type, multicastAddress: group)
             }
-            let next = now + random.duration(in: .zero ... unsolicitedReportInterval)
             for group in dueGroups {
                 pendingChanges[group]!.remaining -= 1
-                pendingChanges[group]!.at = next
                 if pendingChanges[group]!.remaining <= 0 { pendingChanges[group] = nil }
+            }
+            // One random gap for the retransmissions of the groups just reported (drawn only when some remain).
+            let again = dueGroups.filter { pendingChanges[$0] != nil }
+            if !again.isEmpty {
+                let next = now + random.duration(in: .zero ... unsolicitedReportInterval)
+                for group in again { pendingChanges[group]!.at = next }
             }
             if !records.isEmpty { reports.append(MLDv2Report(records: records)) }
         }
