@@ -184,13 +184,35 @@ public struct FrameFields: Equatable, Sendable {
             guard data.count == 2 else { break }
             return "\(data.bigEndian(UInt16.self, at: 0))"
         case .hostName, .domainName, .message:
-            return "\"\(String(decoding: data, as: UTF8.self))\""
+            return "\"\(Self.printable(String(decoding: data, as: UTF8.self)))\""
         case .parameterRequestList:
             return data.map(String.init).joined(separator: ",")
         default:
             break
         }
         return hexBytes(data)
+    }
+}
+
+extension FrameFields {
+    /// `text` (a string the network chose: DHCP options 12, 15, 56) made safe for a terminal line: control
+    /// characters (C0, DEL, C1), `"` and `\` are escaped as in a Swift literal (`\n`, `\u{1b}`), so a server cannot
+    /// move the cursor, forge a line, or end the quoted value.
+    public static func printable(_ text: String) -> String {
+        var result = ""
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\n": result += "\\n"
+            case "\r": result += "\\r"
+            case "\t": result += "\\t"
+            case "\"": result += "\\\""
+            case "\\": result += "\\\\"
+            case _ where scalar.value < 0x20 || (0x7f...0x9f).contains(scalar.value):
+                result += "\\u{\(String(scalar.value, radix: 16))}"
+            default: result.unicodeScalars.append(scalar)
+            }
+        }
+        return result
     }
 }
 

@@ -17,9 +17,21 @@ public struct Instant: Comparable, Hashable, Sendable, CustomStringConvertible {
 
     public static func < (a: Instant, b: Instant) -> Bool { a.nanoseconds < b.nanoseconds }
 
-    public static func + (a: Instant, d: Duration) -> Instant { Instant(nanoseconds: a.nanoseconds &+ d.nanoseconds) }
-    public static func - (a: Instant, d: Duration) -> Instant { Instant(nanoseconds: a.nanoseconds &- d.nanoseconds) }
-    public static func - (a: Instant, b: Instant) -> Duration { .nanoseconds(a.nanoseconds &- b.nanoseconds) }
+    /// The arithmetic saturates at Int64's range instead of wrapping: a huge lease time or a hostile instant then
+    /// gives a deadline that never comes (or one long past), never one that wraps around to "always due".
+    public static func + (a: Instant, d: Duration) -> Instant { Instant(nanoseconds: saturatingSum(a.nanoseconds, d.nanoseconds)) }
+    public static func - (a: Instant, d: Duration) -> Instant {
+        Instant(nanoseconds: d.nanoseconds == .min ? saturatingSum(saturatingSum(a.nanoseconds, .max), 1) : saturatingSum(a.nanoseconds, -d.nanoseconds))
+    }
+    public static func - (a: Instant, b: Instant) -> Duration {
+        let (difference, overflow) = a.nanoseconds.subtractingReportingOverflow(b.nanoseconds)
+        return .nanoseconds(overflow ? (a.nanoseconds < b.nanoseconds ? .min : .max) : difference)
+    }
+
+    private static func saturatingSum(_ a: Int64, _ b: Int64) -> Int64 {
+        let (sum, overflow) = a.addingReportingOverflow(b)
+        return overflow ? (b < 0 ? .min : .max) : sum
+    }
 
     /// Milliseconds since boot, for reports.
     public var milliseconds: Double { Double(nanoseconds) / 1_000_000 }

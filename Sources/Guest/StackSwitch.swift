@@ -30,6 +30,9 @@ public final class StackSwitch: FrameStack {
         public var flooded = 0
         /// Frames for a MAC no identity holds (a passthru card receives the whole segment), or too short to read.
         public var dropped = 0
+        /// Identities that held a `parallel` slot for `admissionTimeout` without a lease (no answer, NAK or
+        /// DECLINE loops): their slot went to the next identity; they keep trying.
+        public var admissionsTimedOut = 0
         public init() {}
     }
 
@@ -41,6 +44,10 @@ public final class StackSwitch: FrameStack {
     public let spacing: Duration
     /// The least time between two RELEASEs of `releaseAll`.
     public let releaseSpacing: Duration
+    /// How long a started identity may hold its `parallel` slot without a lease before it is given up on (its
+    /// slot freed, `counters.admissionsTimedOut` counted); default 64 s, DHCP's four retransmissions
+    /// (4 + 8 + 16 + 32 s, RFC 2131 §4.1).
+    public let admissionTimeout: Duration
     public private(set) var counters = Counters()
 
     private let byMAC: [MACAddress: Int]
@@ -50,6 +57,8 @@ public final class StackSwitch: FrameStack {
     private var nextToStart = 0
     private var inFlight = 0
     private var deadlines: [Instant?]
+    /// When each started identity must have its lease by to keep its slot; nil once settled or given up on.
+    private var admissionDeadlines: [Instant?]
     /// Identities that may have frames to send, in turn order; `queued[i]` says whether `i` is in `turns`.
     private var turns: [Int] = []
     private var turnHead = 0
@@ -62,12 +71,16 @@ public final class StackSwitch: FrameStack {
     private var nextReleaseAt = Instant.boot
     /// Identities whose RELEASE is still to be sent by `runReleases`, in order.
     private var releaseQueue: [Int] = []
-    /// The Ethernet address each DHCP server's replies came from, by its IPv4 source address.
-    private var serverMACs: [IPv4Address: MACAddress] = [:]
+    /// The Ethernet address each DHCP server's replies came from, by its IPv4 source address: learned only from a
+    /// reply the receiving identity accepted (it bound or renewed a lease from that server), at most
+    /// `maximumServers` of them, so a forged BOOTREPLY (any xid, any source) cannot poison it or grow it.
+    private(set) var serverMACs: [IPv4Address: MACAddress] = [:]
+    static let maximumServers = 16
 
     /// A switch over `stacks` (their MACs must differ). `parallel` (at least 1) limits identities mid-exchange;
     /// `spacing` separates starts and `releaseSpacing` the RELEASEs of `releaseAll`.
-    public init(stacks: [NetworkStack], parallel: Int? = nil, spacing: Duration = .zero, releaseSpacing: Duration = .zero) {
+    public init(stacks: [NetworkStack], parallel: Int? = nil, spacing: Duration = .zero, releaseSpacing: Duration = .zero,
+                admissionTimeout: Duration = .seconds(64)) {
         precondition(!stacks.isEmpty, "a switch needs at least one stack")
         var byMAC: [MACAddress: Int] = [:]
         for (index, stack) in stacks.enumerated() {
@@ -78,6 +91,8 @@ public final class StackSwitch: FrameStack {
         self.parallel = max(1, min(parallel ?? stacks.count, stacks.count))
         self.spacing = max(spacing, .zero)
         self.releaseSpacing = max(releaseSpacing, .zero)
+        self.admissionTimeout = max(admissionTimeout, .zero)
+        admissionDeadlines = Array(repeating: nil, count: stacks.count)
         started = Array(repeating: false, count: stacks.count)
         settled = Array(repeating: false, count: stacks.count)
         deadlines = Array(repeating: nil, count: stacks.count)
@@ -110,21 +125,20 @@ public final class StackSwitch: FrameStack {
         }
         let destination = MACAddress(frame, at: 0)
         let dhcpReply = Self.dhcpReply(frame)
-        if let dhcpReply, !dhcpReply.serverMAC.isMulticast { serverMACs[dhcpReply.server] = dhcpReply.serverMAC }
         if !destination.isMulticast {
             guard let index = byMAC[destination], started[index] else {
                 counters.dropped += 1
                 return
             }
             counters.unicastDelivered += 1
-            deliver(frame, to: index, now: now)
+            deliverReply(frame, dhcpReply, to: index, now: now)
         } else if let chaddr = dhcpReply?.client {
             guard let index = byMAC[chaddr], started[index] else {
                 counters.dropped += 1
                 return
             }
             counters.dhcpSteered += 1
-            deliver(frame, to: index, now: now)
+            deliverReply(frame, dhcpReply, to: index, now: now)
         } else {
             counters.flooded += 1
             for index in stacks.indices where started[index] { deliver(frame, to: index, now: now) }
@@ -135,6 +149,12 @@ public final class StackSwitch: FrameStack {
     /// Polls only the stacks whose deadline has come.
     public func poll(now: Instant) {
         for index in stacks.indices {
+            if let deadline = admissionDeadlines[index], deadline <= now {
+                admissionDeadlines[index] = nil
+                settled[index] = true
+                inFlight -= 1
+                counters.admissionsTimedOut += 1
+            }
             guard let deadline = deadlines[index], deadline <= now else { continue }
             primeServer(index, now: now)
             stacks[index].poll(now: now)
@@ -149,6 +169,7 @@ public final class StackSwitch: FrameStack {
         if inFlight < parallel, nextToStart < stacks.count { earliest = nextStartAt }
         if !releaseQueue.isEmpty { earliest = min(earliest ?? nextReleaseAt, nextReleaseAt) }
         for case let deadline? in deadlines where earliest.map({ deadline < $0 }) ?? true { earliest = deadline }
+        for case let deadline? in admissionDeadlines where earliest.map({ deadline < $0 }) ?? true { earliest = deadline }
         return earliest
     }
 
@@ -188,14 +209,16 @@ public final class StackSwitch: FrameStack {
         admit(now: now)
     }
 
-    /// Releases every identity that holds a lease (RFC 2131 §4.4.6), `releaseSpacing` apart, and returns their numbers
+    /// Releases every identity that holds a lease, or an ACKed one still being checked (PROBING, which
+    /// `DHCPClient.release` handles), (RFC 2131 §4.4.6), `releaseSpacing` apart, and returns their numbers
     /// with their servers. The RELEASE is unicast to the server, so it may first wait for ARP:
     /// `releasesPending(_:)` says when all have left.
     @discardableResult
     public func releaseAll(now: Instant) -> [(identity: Int, server: IPv4Address)] {
         var released: [(identity: Int, server: IPv4Address)] = []
         for index in stacks.indices {
-            guard let lease = stacks[index].lease, !releaseQueue.contains(index) else { continue }
+            guard let lease = stacks[index].lease ?? stacks[index].dhcpClient.pendingLease,
+                  !releaseQueue.contains(index) else { continue }
             releaseQueue.append(index)
             released.append((index, lease.server))
         }
@@ -228,6 +251,23 @@ public final class StackSwitch: FrameStack {
 
     // MARK: Internals
 
+    /// Delivers a frame for one identity; when it is a DHCP reply that identity accepted (its lease from that server
+    /// was bound or renewed by it), remembers the server's Ethernet source for `primeServer`.
+    private func deliverReply(_ frame: UnsafeRawBufferPointer, _ dhcpReply: (client: MACAddress, server: IPv4Address, serverMAC: MACAddress)?,
+                              to index: Int, now: Instant) {
+        let before = events.count
+        deliver(frame, to: index, now: now)
+        guard let dhcpReply, !dhcpReply.serverMAC.isMulticast, stacks[index].lease?.server == dhcpReply.server,
+              serverMACs[dhcpReply.server] != nil || serverMACs.count < Self.maximumServers else { return }
+        let accepted = events[before...].contains { entry in
+            switch entry.event {
+            case .leaseBound, .leaseRenewed: entry.identity == index
+            default: false
+            }
+        }
+        if accepted { serverMACs[dhcpReply.server] = dhcpReply.serverMAC }
+    }
+
     private func deliver(_ frame: UnsafeRawBufferPointer, to index: Int, now: Instant) {
         stacks[index].receive(frame: frame, now: now)
         collect(index)
@@ -245,6 +285,7 @@ public final class StackSwitch: FrameStack {
         }
         if started[index], !settled[index], stack.lease != nil {
             settled[index] = true
+            admissionDeadlines[index] = nil
             inFlight -= 1
         }
     }
@@ -258,6 +299,7 @@ public final class StackSwitch: FrameStack {
             nextToStart += 1
             started[index] = true
             inFlight += 1
+            admissionDeadlines[index] = now + admissionTimeout
             stacks[index].start(now: now)
             collect(index)
         }
@@ -290,22 +332,5 @@ public final class StackSwitch: FrameStack {
         let stack = stacks[index]
         guard let server = stack.lease?.server, let mac = serverMACs[server], !stack.neighbors.contains(server) else { return }
         stack.neighbors.update(server, mac: mac, now: now)
-    }
-}
-
-extension NetworkStack {
-    /// Starts a renewal now instead of at T1: a unicast DHCPREQUEST to the server, as at T1 (RFC 2131 §4.4.5; a
-    /// client may extend its lease at any time). Only in BOUND; otherwise nothing happens.
-    public func renewNow(now: Instant) {
-        dhcpClient.renewNow(now: now)
-        runDHCP(now: now)
-    }
-}
-
-extension DHCPClient {
-    /// Moves the T1 timer to `now` in BOUND, so the next poll enters RENEWING.
-    mutating func renewNow(now: Instant) {
-        guard state == .bound else { return }
-        deadline = now
     }
 }

@@ -1,4 +1,5 @@
 import Glibc
+import Virtio  // Duration.pollTimeoutMilliseconds
 import Wire
 
 /// Watches the kernel's rtnetlink multicast group for IPv4 addresses (RTMGRP_IPV4_IFADDR), to time a DHCP client
@@ -48,7 +49,7 @@ final class BenchAddressMonitor {
             let left = deadline - ContinuousClock.now
             guard left > .zero else { return nil }
             var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&descriptor, 1, left.pollTimeout)
+            let ready = poll(&descriptor, 1, left.pollTimeoutMilliseconds)
             if ready < 0 && errno != EINTR { return nil }
             guard ready > 0 else { continue }
             let count = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
@@ -93,15 +94,5 @@ final class BenchAddressMonitor {
             offset += (length + 3) & ~3
         }
         return found
-    }
-}
-
-extension Duration {
-    /// This duration as a poll(2) timeout: whole milliseconds rounded up, at most a minute.
-    var pollTimeout: Int32 {
-        let (seconds, attoseconds) = components
-        guard seconds >= 0, attoseconds >= 0 else { return 0 }
-        let milliseconds = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
-        return Int32(min(milliseconds, 60_000))
     }
 }

@@ -107,6 +107,34 @@ public struct CaptureSidecar: Codable, Equatable, Sendable {
         }
     }
 
+    /// The longest a guest instant of a sidecar (start, release, stop) may be after boot: a few days.
+    public static let longestRun: Int64 = 3 * 86_400 * 1_000_000_000
+    /// How far the boot time may be from the capture's first frame: decades (a clock that far off, or a hostile
+    /// file, would put frames beyond the guest clock's range).
+    public static let farthestBoot: Int64 = 50 * 31_557_600 * 1_000_000_000
+
+    /// Checks the fields a replay computes with (the file comes from anywhere): throws one line naming `path` and
+    /// the field instead of letting arithmetic on them trap later. `firstFrame` is the capture's first timestamp.
+    public func validate(path: String, firstFrame: PcapTimestamp?) throws(TapVMError) {
+        func bad(_ what: String) -> TapVMError { .invalidOption("capture sidecar \(path): \(what)") }
+        guard let boot = PcapTimestamp(text: bootTime) else { throw bad("boot_time '\(bootTime)' is not seconds.nanoseconds") }
+        if let firstFrame {
+            let distance = firstFrame.nanoseconds(since: boot)
+            guard distance != .min, (-Self.farthestBoot...Self.farthestBoot).contains(distance) else {
+                throw bad("boot_time \(bootTime) is decades away from the first frame (\(firstFrame))")
+            }
+        }
+        for (name, value) in [("start_ns", startNanoseconds), ("release_ns", releaseNanoseconds), ("stop_ns", stopNanoseconds)] {
+            if let value, !(0...Self.longestRun).contains(value) {
+                throw bad("\(name) \(value) is not 0 to \(Self.longestRun) ns after boot")
+            }
+        }
+        guard (0...1_000_000).contains(pingCount) else { throw bad("ping_count \(pingCount) is not 0 to 1000000") }
+        for (name, value) in [("ping_interval_ns", pingIntervalNanoseconds), ("ping_timeout_ns", pingTimeoutNanoseconds)] {
+            guard (1_000_000...86_400_000_000_000).contains(value) else { throw bad("\(name) \(value) is not 1 ms to 1 day") }
+        }
+    }
+
     /// The stack configuration this sidecar describes, for `mac`.
     public func stackConfiguration(mac: MACAddress) -> StackConfiguration {
         var configuration = StackConfiguration(mac: mac, hostname: hostname,
@@ -172,17 +200,30 @@ public struct IPv6Sidecar: Codable, Equatable, Sendable {
 }
 
 extension PcapTimestamp {
-    /// This time plus `nanoseconds` (which may be negative).
+    /// This time plus `nanoseconds` (which may be negative), saturating at the range of `seconds` (a hostile
+    /// capture or sidecar never makes it trap).
     public func adding(nanoseconds: Int64) -> PcapTimestamp {
-        let total = Int64(self.nanoseconds) + nanoseconds
-        let (carry, rest) = total.quotientAndRemainder(dividingBy: 1_000_000_000)
-        if rest < 0 { return PcapTimestamp(seconds: seconds + carry - 1, nanoseconds: UInt32(rest + 1_000_000_000)) }
-        return PcapTimestamp(seconds: seconds + carry, nanoseconds: UInt32(rest))
+        let (carry, rest) = nanoseconds.quotientAndRemainder(dividingBy: 1_000_000_000)
+        var total = rest + Int64(self.nanoseconds)  // -1e9 < total < 2e9
+        var extra: Int64 = 0
+        if total < 0 { total += 1_000_000_000; extra = -1 } else if total >= 1_000_000_000 { total -= 1_000_000_000; extra = 1 }
+        let (partial, overflow) = seconds.addingReportingOverflow(carry)
+        let (sum, overflow2) = partial.addingReportingOverflow(extra)
+        if overflow || overflow2 {
+            return nanoseconds < 0 ? PcapTimestamp(seconds: .min, nanoseconds: 0) : PcapTimestamp(seconds: .max, nanoseconds: 999_999_999)
+        }
+        return PcapTimestamp(seconds: sum, nanoseconds: UInt32(total))
     }
 
-    /// Nanoseconds from `origin` to this time (negative when earlier).
+    /// Nanoseconds from `origin` to this time (negative when earlier), saturating at Int64's range.
     public func nanoseconds(since origin: PcapTimestamp) -> Int64 {
-        (seconds - origin.seconds) * 1_000_000_000 + Int64(nanoseconds) - Int64(origin.nanoseconds)
+        let (difference, overflow) = seconds.subtractingReportingOverflow(origin.seconds)
+        if overflow { return seconds < origin.seconds ? .min : .max }
+        let (scaled, overflow2) = difference.multipliedReportingOverflow(by: 1_000_000_000)
+        if overflow2 { return difference < 0 ? .min : .max }
+        let (sum, overflow3) = scaled.addingReportingOverflow(Int64(nanoseconds) - Int64(origin.nanoseconds))
+        if overflow3 { return scaled < 0 ? .min : .max }
+        return sum
     }
 
     /// Parses "seconds.nanoseconds" as `description` prints it.

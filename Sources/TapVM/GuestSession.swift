@@ -286,11 +286,13 @@ public final class GuestSession {
     /// Releases the lease (RFC 2131 §4.4.6: a client that no longer needs its address tells the server),
     /// stops the machine and deletes what this session created. Safe to call twice.
     public func shutdown() {
-        // A DHCPv6 binding is released too (RFC 8415 §18.2.7), with or without an IPv4 lease.
+        // Always asked when wanted: a lease whose event is not drained yet, or an ACKed one still PROBING, is not in
+        // `boundIdentities` but is the guest's to release (the stacks know what they hold). A DHCPv6 binding is
+        // released too (RFC 8415 §18.2.7), with or without an IPv4 lease.
         let holdsIPv6Lease = ipv6?.holdsDHCPv6Address == true
-        if options.release, !boundIdentities.isEmpty || holdsIPv6Lease, let machine {
-            let timeout = .milliseconds(500) + max(.milliseconds(5), options.releaseSpacing * 2) * boundIdentities.count
-            if machine.release(timeout: timeout) {
+        if options.release, let machine {
+            let timeout = .milliseconds(500) + max(.milliseconds(5), options.releaseSpacing * 2) * max(1, boundIdentities.count)
+            if machine.release(timeout: timeout), !boundIdentities.isEmpty || holdsIPv6Lease {
                 printer.note("tapvm: \(boundIdentities.count > 1 ? "\(boundIdentities.count) leases" : "lease") released")
             }
         } else if !options.release, !boundIdentities.isEmpty || holdsIPv6Lease {

@@ -1,6 +1,7 @@
 import Foundation
 import HostTap
 import Synchronization
+import Virtio  // Duration.pollTimeoutMilliseconds
 import Wire
 
 /// `tapvm bench lease`: DHCPv4 start-to-bound time of tapvm against the kernel's DHCP clients, on a fresh lab,
@@ -380,7 +381,7 @@ private final class LineReader {
             let left = deadline - ContinuousClock.now
             guard left > .zero else { return nil }
             var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&descriptor, 1, left.pollTimeout)
+            let ready = poll(&descriptor, 1, left.pollTimeoutMilliseconds)
             if ready < 0 && errno != EINTR { return nil }
             guard ready > 0 else { continue }
             let count = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }

@@ -59,12 +59,18 @@ public struct LeaseRecord: Sendable, Equatable {
     /// Whether the lease still runs at `unixTime`.
     public func isValid(at unixTime: Double) -> Bool { unixTime < expires }
 
-    /// The lease on a guest clock whose boot was at `bootUnix` (its `acquiredAt` is before boot: negative).
+    /// 2000-01-01T00:00:00Z: a lease file from before is corrupt.
+    public static let earliestAcquired: Double = 946_684_800
+
+    /// The lease on a guest clock whose boot was at `bootUnix` (its `acquiredAt` is before boot: negative). An
+    /// offset beyond the guest clock's range saturates (a record read from a file is range-checked first).
     public func lease(bootUnix: Double) -> DHCPLease {
-        DHCPLease(address: address, subnetMask: subnetMask, router: router, dnsServers: dnsServers, server: server,
+        let offset = ((acquired - bootUnix) * 1e9).rounded()
+        let nanoseconds = Int64(exactly: offset) ?? (offset.isNaN ? 0 : offset < 0 ? .min : .max)
+        return DHCPLease(address: address, subnetMask: subnetMask, router: router, dnsServers: dnsServers, server: server,
                   leaseTime: .seconds(leaseSeconds), renewalTime: .seconds(renewalSeconds),
                   rebindingTime: .seconds(rebindingSeconds),
-                  acquiredAt: Instant(nanoseconds: Int64(((acquired - bootUnix) * 1e9).rounded())))
+                  acquiredAt: Instant(nanoseconds: nanoseconds))
     }
 
     // MARK: JSON
@@ -134,6 +140,11 @@ public struct LeaseRecord: Sendable, Equatable {
                   leaseSeconds: try seconds("lease_seconds"), renewalSeconds: try seconds("renewal_seconds"),
                   rebindingSeconds: try seconds("rebinding_seconds"), acquired: acquired)
         guard subnetMask.prefixLength != nil else { throw corrupt("\"subnet_mask\" is not a contiguous mask") }
+        // A lease from before 2000 or from more than a day ahead is no lease this client wrote: a clock that far off,
+        // or a hostile file, whose time would not fit the guest clock.
+        guard (Self.earliestAcquired...Date().timeIntervalSince1970 + 86_400).contains(acquired) else {
+            throw corrupt("\"acquired_unix\" \(acquired) is before 2000 or in the future")
+        }
     }
 
     // MARK: dhcpcd --dumplease
@@ -151,7 +162,8 @@ public struct LeaseRecord: Sendable, Equatable {
                   "dhcp_renewal_time=\(renewalSeconds)", "dhcp_rebinding_time=\(rebindingSeconds)"]
         if let hostname { lines.append("host_name=\(hostname)") }
         if let clientIdentifier { lines.append("dhcp_client_identifier=\(Self.hex(clientIdentifier))") }
-        let remaining = max(0, Int64((expires - unixTime).rounded(.down)))
+        let remainingSeconds = (expires - unixTime).rounded(.down)
+        let remaining = remainingSeconds.isNaN ? 0 : max(0, Int64(exactly: min(remainingSeconds, 1e15)) ?? 0)
         lines += ["lease_acquired=\(Self.isoDate(acquired))", "lease_expires=\(Self.isoDate(expires))",
                   "lease_remaining=\(remaining)"]
         return lines

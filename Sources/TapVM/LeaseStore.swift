@@ -19,7 +19,9 @@ public enum LeaseFileError: Error, CustomStringConvertible, Sendable, Equatable 
 
 /// The lease files of a state directory (`--state-dir`, default /var/lib/tapvm): one JSON file per identity,
 /// `<key>.lease`, where the key is the MAC (`02-00-00-00-00-10`) or, for a client identifier of the user's choice,
-/// `id-<hex>` (a server keys its lease by option 61 when there is one, RFC 2131 §4.2).
+/// `id-<hex>` (a server keys its lease by option 61 when there is one, RFC 2131 §4.2); an identifier longer than
+/// `longIdentifier` bytes, whose hex would pass NAME_MAX (255 bytes), is keyed `id-h<FNV-1a 64 hex>` instead and
+/// the full identifier is only inside the file (a file whose identifier differs is not that identity's).
 ///
 /// Writes are atomic, as dhcpcd's and systemd-networkd's are: a temporary file in the same directory (mode 0600),
 /// written, fsync'd, renamed over the old one, and the directory fsync'd, so a crash leaves the old lease or the
@@ -32,9 +34,20 @@ public struct LeaseStore: Sendable {
         self.directory = directory
     }
 
+    /// The longest client identifier whose hex is the file name key.
+    public static let longIdentifier = 64
+    /// The largest lease file read.
+    public static let maximumFileSize = 64 * 1024
+
     /// The file name key of an identity.
     public static func key(mac: MACAddress, clientIdentifier: [UInt8]? = nil) -> String {
-        if let clientIdentifier { return "id-" + LeaseRecord.hex(clientIdentifier) }
+        if let clientIdentifier {
+            guard clientIdentifier.count > longIdentifier else { return "id-" + LeaseRecord.hex(clientIdentifier) }
+            // FNV-1a, 64 bits: stable across runs and builds (unlike Hasher).
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+            for byte in clientIdentifier { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+            return "id-h" + String(format: "%016llx", hash)
+        }
         return mac.array.map { String(format: "%02x", $0) }.joined(separator: "-")
     }
 
@@ -69,17 +82,36 @@ public struct LeaseStore: Sendable {
 
     /// The record of an identity; nil when it has none. A file that cannot be read or parsed throws `.corrupt`.
     public func read(mac: MACAddress, clientIdentifier: [UInt8]? = nil) throws(LeaseFileError) -> LeaseRecord? {
-        try read(path: path(mac: mac, clientIdentifier: clientIdentifier))
+        guard let record = try read(path: path(mac: mac, clientIdentifier: clientIdentifier)) else { return nil }
+        // A hashed key may collide: the file is that identity's only if it holds the same identifier.
+        if let clientIdentifier, record.clientIdentifier != clientIdentifier { return nil }
+        return record
     }
 
-    /// The record in `path`; nil when the file does not exist.
+    /// The record in `path`; nil when the file does not exist. Only a regular file of at most 64 KiB is read:
+    /// it is opened non-blocking (a FIFO there must not hang the run) and checked with fstat before any read.
     public func read(path: String) throws(LeaseFileError) -> LeaseRecord? {
-        guard FileManager.default.fileExists(atPath: path) else { return nil }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw .corrupt(path: path, reason: "cannot be read")
+        let fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY)
+        guard fd >= 0 else {
+            if errno == ENOENT { return nil }
+            throw .corrupt(path: path, reason: "cannot be opened: \(String(cString: strerror(errno)))")
         }
-        guard data.count <= 64 * 1024 else { throw .corrupt(path: path, reason: "larger than 64 KiB") }
-        return try LeaseRecord(json: data, path: path)
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw .corrupt(path: path, reason: "cannot be read") }
+        guard info.st_mode & S_IFMT == S_IFREG else { throw .corrupt(path: path, reason: "not a regular file") }
+        guard info.st_size <= Self.maximumFileSize else { throw .corrupt(path: path, reason: "larger than 64 KiB") }
+        var bytes = [UInt8](repeating: 0, count: Self.maximumFileSize + 1)
+        var filled = 0
+        while filled < bytes.count {
+            let count = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + filled, $0.count - filled) }
+            if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else { throw .corrupt(path: path, reason: "cannot be read") }
+            if count == 0 { break }
+            filled += count
+        }
+        guard filled <= Self.maximumFileSize else { throw .corrupt(path: path, reason: "larger than 64 KiB") }
+        return try LeaseRecord(json: Data(bytes[..<filled]), path: path)
     }
 
     /// Deletes an identity's lease file (after a RELEASE). A missing file is fine.

@@ -91,7 +91,13 @@ public enum Replay {
     /// `--seed` (derived as `tapvm run` derives it) or the sidecar's stack seed.
     public static func guest(for options: ReplayOptions) throws(ReplayError) -> ReplayGuest {
         let sidecar: CaptureSidecar?
-        do { sidecar = try CaptureSidecar.load(for: options.input) } catch { throw .sidecar(error.description) }
+        do {
+            sidecar = try CaptureSidecar.load(for: options.input)
+            let firstFrame = try? PcapReader(path: options.input).next()?.timestamp
+            try sidecar?.validate(path: CaptureSidecar.path(for: options.input), firstFrame: firstFrame)
+        } catch {
+            throw .sidecar(error.description)
+        }
         var mac = options.mac ?? sidecar.flatMap { MACAddress($0.mac) }
         if mac == nil { mac = try firstDiscoverClient(in: options.input) }
         guard let mac else {

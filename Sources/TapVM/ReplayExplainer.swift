@@ -89,7 +89,7 @@ public enum ReplayExplainer {
         case let .leaseRenewed(lease): "lease renewed \(lease.address) for \(lease.leaseTime.components.seconds) s"
         case let .leaseLost(reason): "lease lost (\(reason))"
         case let .dhcpNAK(state, server, message):
-            "DHCPNAK in \(state) from \(server.map { "\($0)" } ?? "unknown server")" + (message.map { ": \($0)" } ?? "")
+            "DHCPNAK in \(state) from \(server.map { "\($0)" } ?? "unknown server")" + (message.map { ": \(FrameFields.printable($0))" } ?? "")
         case let .addressDeclined(address, reason): "declined \(address) (\(reason))"
         case let .conflictDefended(address, by): "defended \(address) against \(by)"
         case let .ipv6OnlyPreferred(wait): "IPv6-only preferred: DHCPv4 paused for \(wait.components.seconds) s"

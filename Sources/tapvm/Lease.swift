@@ -96,6 +96,9 @@ struct Lease: ParsableCommand {
         }
         guard timeout > 0 && timeout <= 86_400 else { throw ValidationError("--timeout takes 0 to 86400 seconds") }
         if count > 1 && guest.mac != nil { throw ValidationError("--mac names one identity: with --count the MACs come from --seed") }
+        if let conflictRestart, !(conflictRestart.isFinite && (0...3600).contains(conflictRestart)) {
+            throw ValidationError("--conflict-restart takes 0 to 3600 seconds")
+        }
         if let leaseCap, !(1...31_536_000).contains(leaseCap) { throw ValidationError("--lease-cap takes 1 to 31536000 seconds") }
         if let requestIP, IPv4Address(requestIP) == nil { throw ValidationError("--request-ip takes an IPv4 address, not '\(requestIP)'") }
         let identifier = try Self.clientIdentifier(clientID)

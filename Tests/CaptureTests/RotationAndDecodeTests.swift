@@ -1,7 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Capture
+@testable import Capture
 import Foundation
 import Testing
 import Wire
@@ -95,6 +95,17 @@ struct RotationAndDecodeTests {
         let solicit = FrameFields(frame)
         #expect(solicit.kind == "DHCPv6 SOLICIT" && solicit.summary == "DHCPv6 SOLICIT xid 0xabcdef")
         #expect(solicit.fields.contains { $0.name == "DHCPv6 transaction id" && $0.value == "0xabcdef" })
+    }
+
+    /// Option 56 (message), 12 and 15 are the server's words: control characters never reach the terminal raw.
+    @Test func serverStringsAreEscaped() {
+        let hostile = Array("ok\u{1b}[2J\nforged \"line\"\r\u{7f}\u{85}\\".utf8)
+        for code in [DHCPOptionCode.message, .hostName, .domainName] {
+            let value = FrameFields.optionValue(DHCPOption(code: code, data: hostile))
+            #expect(value == #""ok\u{1b}[2J\nforged \"line\"\r\u{7f}\u{85}\\""#, "\(value)")
+            #expect(!value.unicodeScalars.contains { $0.value < 0x20 || (0x7f...0x9f).contains($0.value) })
+        }
+        #expect(FrameFields.printable("plain text, é") == "plain text, é")
     }
 
     /// Interoperability: tcpdump (and tshark, when installed) read every capture tapvm wrote without a warning,

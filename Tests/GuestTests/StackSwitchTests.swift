@@ -12,11 +12,13 @@ import Wire
         var server = FakeDHCPServer()
         let macs: [MACAddress]
 
-        init(count: Int, parallel: Int? = nil, spacing: Duration = .zero, releaseSpacing: Duration = .zero) {
+        init(count: Int, parallel: Int? = nil, spacing: Duration = .zero, releaseSpacing: Duration = .zero, acd: Bool = false) {
             macs = (0..<count).map { MACAddress(0x02, 0x00, 0x5e, 0x77, 0x00, UInt8($0 + 1)) }
             var random = SeededGenerator(seed: 99)
             let stacks = macs.map { mac in
-                NetworkStack(configuration: StackConfiguration(mac: mac), random: random.split())
+                var configuration = StackConfiguration(mac: mac)
+                configuration.dhcp.acd = acd
+                return NetworkStack(configuration: configuration, random: random.split())
             }
             stackSwitch = StackSwitch(stacks: stacks, parallel: parallel, spacing: spacing, releaseSpacing: releaseSpacing)
         }
@@ -178,5 +180,58 @@ import Wire
         let second = harness.sent()
         #expect(try second.map { try parseDHCP($0).messageType } == [.release])
         #expect(harness.stackSwitch.releasesPending(released) == 0)
+    }
+
+    @Test func releaseAllIncludesAnAckedLeaseStillProbing() throws {
+        let harness = SwitchHarness(count: 1, acd: true)
+        harness.stackSwitch.start(now: harness.now)
+        try harness.exchange()
+        let stack = harness.stackSwitch.stacks[0]
+        #expect(stack.lease == nil && stack.dhcpClient.pendingLease != nil && stack.dhcpState == .probing)
+        _ = harness.sent()
+        let released = harness.stackSwitch.releaseAll(now: harness.now)
+        #expect(released.map(\.identity) == [0])
+        #expect(try harness.sent().filter(isDHCP).map { try parseDHCP($0).messageType } == [.release])
+    }
+
+    @Test func aForgedReplyWithAnotherXidDoesNotChangeTheLearnedServerMAC() throws {
+        let harness = SwitchHarness(count: 1)
+        harness.stackSwitch.start(now: harness.now)
+        let discover = try #require(harness.sent().first)
+        // A forged OFFER from the server's address but another MAC and xid, before any lease: not learned.
+        var forged = try #require(try harness.reply(to: discover))
+        forged[6..<12] = [0x02, 0xee, 0xee, 0xee, 0xee, 0xee]
+        let xidOffset = 14 + 20 + 8 + 4
+        forged[xidOffset] ^= 0xff
+        harness.feed(forged)
+        #expect(harness.stackSwitch.serverMACs.isEmpty)
+        harness.feed(try #require(try harness.reply(to: discover)))
+        try harness.exchange()
+        #expect(harness.stackSwitch.stacks[0].lease != nil)
+        #expect(harness.stackSwitch.serverMACs.values.map { $0 } == [Lab.serverMAC])
+        // After the lease, the forged reply still changes nothing.
+        harness.feed(forged)
+        #expect(harness.stackSwitch.serverMACs.values.map { $0 } == [Lab.serverMAC])
+    }
+
+    @Test func anIdentityThatGetsNoAnswerGivesUpItsSlot() throws {
+        let harness = SwitchHarness(count: 2, parallel: 1)
+        harness.stackSwitch.start(now: harness.now)
+        #expect(harness.sent().map(Self.source) == [harness.macs[0]])
+        // Identity 0 never gets an answer: it retransmits, and after the admission timeout identity 1 starts.
+        while harness.now < .boot + harness.stackSwitch.admissionTimeout {
+            let next = try #require(harness.stackSwitch.nextDeadline())
+            #expect(!harness.stackSwitch.isStarted(1))
+            harness.clock.advance(to: next)
+            harness.stackSwitch.poll(now: harness.now)
+            let frames = harness.sent()
+            for frame in frames where Self.source(frame) == harness.macs[1] {
+                harness.feed(try #require(try harness.reply(to: frame)))
+            }
+        }
+        #expect(harness.stackSwitch.isStarted(1))
+        #expect(harness.stackSwitch.counters.admissionsTimedOut == 1)
+        try harness.exchange()
+        #expect(harness.stackSwitch.stacks[1].lease != nil)
     }
 }

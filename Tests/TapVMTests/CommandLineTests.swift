@@ -114,6 +114,11 @@ struct CommandLineTests {
         #expect(result.standardError.contains("exactly one of --interface"))
         let bad = try Self.tapvm(["run", "--lab", "x", "--exit-after", "soon"], timeout: 20)
         #expect(bad.status != 0 && bad.standardError.contains("--exit-after"))
+        for value in ["nan", "inf", "1e300"] {
+            let restart = try Self.tapvm(["lease", "--lab", "x", "--conflict-restart", value], timeout: 20)
+            #expect(restart.status != 0 && restart.standardError.contains("--conflict-restart takes 0 to 3600"))
+            #expect(restart.standardError.split(separator: "\n").count <= 3)
+        }
         for (arguments, mention) in [(["--ipv6-iid", "stable", "--ipv6-secret", "abc"], "--ipv6-secret"),
                                      (["--ipv6-secret", String(repeating: "ab", count: 16)], "--ipv6-iid stable"),
                                      (["--no-ipv6", "--ping6", "router"], "--ping6"), (["--ping6", "10.0.0.1"], "--ping6"),

@@ -53,6 +53,29 @@ import Wire
         #expect(FileManager.default.fileExists(atPath: directory + "/id-ff0001ab.lease"))
         #expect(try store.read(mac: Self.mac, clientIdentifier: [0xff, 0x00, 0x01, 0xab]) == record)
         #expect(try store.read(mac: Self.mac) == nil)
+        // A 255-byte identifier (RFC 2132 §9.14's longest) keys the file by a short hash, within NAME_MAX.
+        record.clientIdentifier = (0..<255).map { UInt8($0) }
+        try store.write(record)
+        let key = LeaseStore.key(mac: Self.mac, clientIdentifier: record.clientIdentifier)
+        #expect(key.hasPrefix("id-h") && key.utf8.count < 40)
+        #expect(try store.read(mac: Self.mac, clientIdentifier: record.clientIdentifier) == record)
+        var other = record.clientIdentifier!
+        other[254] ^= 1
+        #expect(LeaseStore.key(mac: Self.mac, clientIdentifier: other) != key)
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func aFifoOrAnOversizedFileIsRefusedWithoutReading() throws {
+        let directory = Self.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let store = LeaseStore(directory: directory)
+        let path = store.path(mac: Self.mac)
+        #expect(mkfifo(path, 0o600) == 0)
+        #expect { _ = try store.read(mac: Self.mac) } throws: { "\($0)".contains("not a regular file") }
+        unlink(path)
+        try String(repeating: " ", count: 64 * 1024 + 1).write(toFile: path, atomically: true, encoding: .utf8)
+        #expect { _ = try store.read(mac: Self.mac) } throws: { "\($0)".contains("larger than 64 KiB") }
     }
 
     @Test(arguments: [
@@ -63,6 +86,9 @@ import Wire
         ("{\"version\": 1, \"mac\": \"02:00:5e:10:20:aa\", \"dns\": [], \"acquired_unix\": 5, \"address\": \"300.1.1.1\"}", "\"address\""),
         ("{\"version\": 1, \"mac\": \"02:00:5e:10:20:aa\", \"dns\": [], \"acquired_unix\": 5, \"address\": \"198.51.100.7\", \"subnet_mask\": \"255.0.255.0\", \"server\": \"198.51.100.1\", \"lease_seconds\": 60, \"renewal_seconds\": 30, \"rebinding_seconds\": 50}", "contiguous"),
         ("{\"version\": 1, \"mac\": \"02:00:5e:10:20:aa\", \"dns\": [], \"acquired_unix\": 5, \"address\": \"198.51.100.7\", \"subnet_mask\": \"255.255.255.0\", \"server\": \"198.51.100.1\", \"lease_seconds\": -1, \"renewal_seconds\": 30, \"rebinding_seconds\": 50}", "\"lease_seconds\""),
+        ("{\"version\": 1, \"mac\": \"02:00:5e:10:20:aa\", \"dns\": [], \"address\": \"198.51.100.7\", \"subnet_mask\": \"255.255.255.0\", \"server\": \"198.51.100.1\", \"lease_seconds\": 60, \"renewal_seconds\": 30, \"rebinding_seconds\": 50, \"acquired_unix\": 1e12}", "\"acquired_unix\""),
+        ("{\"version\": 1, \"mac\": \"02:00:5e:10:20:aa\", \"dns\": [], \"address\": \"198.51.100.7\", \"subnet_mask\": \"255.255.255.0\", \"server\": \"198.51.100.1\", \"lease_seconds\": 60, \"renewal_seconds\": 30, \"rebinding_seconds\": 50, \"acquired_unix\": 5}", "\"acquired_unix\""),
+        ("{\"version\": 1, \"mac\": \"02:00:5e:10:20:aa\", \"dns\": [], \"address\": \"198.51.100.7\", \"subnet_mask\": \"255.255.255.0\", \"server\": \"198.51.100.1\", \"lease_seconds\": 60, \"renewal_seconds\": 30, \"rebinding_seconds\": 50, \"acquired_unix\": 1.7e308}", "\"acquired_unix\""),
     ])
     func aCorruptFileIsOneLineNeverATrap(contents: String, reason: String) throws {
         let directory = Self.temporaryDirectory()
@@ -104,6 +130,10 @@ import Wire
         #expect(lease.leaseTime == .seconds(3600) && lease.renewalTime == .seconds(1800) && lease.rebindingTime == .seconds(3150))
         let back = LeaseRecord(lease: lease, mac: Self.mac, hostname: "guest-7", bootUnix: boot)
         #expect(back == Self.record())
+        // Out-of-range records built in memory saturate instead of trapping, and dump without trapping.
+        #expect(Self.record(acquired: 1e12).lease(bootUnix: boot).acquiredAt == Instant(nanoseconds: .max))
+        #expect(Self.record(acquired: -1e12).lease(bootUnix: boot).acquiredAt == Instant(nanoseconds: .min))
+        #expect(Self.record(acquired: 1e300).dumpLines(at: boot).contains { $0.hasPrefix("lease_remaining=") })
         #expect(Self.record().isValid(at: 1_700_000_000 + 3599) && !Self.record().isValid(at: 1_700_000_000.25 + 3600))
     }
 

@@ -119,6 +119,13 @@ struct ReplayTests {
         #expect(ReplayExplainer.line(for: offer).json.contains("\"event\":\"explain\""))
     }
 
+    @Test func aServersNAKMessageIsEscapedInExplanations() {
+        let line = ReplayExplainer.describe(.dhcpNAK(state: .requesting, server: IPv4Address(198, 51, 100, 1),
+                                                     message: "no\u{1b}[31m\nforged"))
+        #expect(line.hasSuffix(#"from 198.51.100.1: no\u{1b}[31m\nforged"#), "\(line)")
+        #expect(!line.unicodeScalars.contains { $0.value < 0x20 })
+    }
+
     @Test func badFilesAreOneLineNamingTheFileAndFrame() throws {
         let directory = NSTemporaryDirectory() + "tvmt-replay-\(getpid())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -149,6 +156,50 @@ struct ReplayTests {
                 #expect(!error.description.contains("\n"))
             }
         }
+    }
+
+    @Test func hostileSidecarFieldsAreOneLineNeverATrap() throws {
+        let directory = NSTemporaryDirectory() + "tvmt-replay-hostile-\(getpid())"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let copy = directory + "/hostile.pcap"
+        try FileManager.default.copyItem(atPath: Self.path("lease-ping.pcap"), toPath: copy)
+        let good = try #require(try CaptureSidecar.load(for: Self.path("lease-ping.pcap")))
+        let edits: [(String, (inout CaptureSidecar) -> Void)] = [
+            ("boot_time", { $0.bootTime = "9223372036854775807.000000000" }),
+            ("boot_time", { $0.bootTime = "-9223372036854775808.000000000" }),
+            ("start_ns", { $0.startNanoseconds = .max }),
+            ("release_ns", { $0.releaseNanoseconds = -1 }),
+            ("stop_ns", { $0.stopNanoseconds = .min }),
+            ("ping_count", { $0.pingCount = .max }),
+            ("ping_interval_ns", { $0.pingIntervalNanoseconds = 0 }),
+            ("ping_timeout_ns", { $0.pingTimeoutNanoseconds = .min }),
+        ]
+        for (field, edit) in edits {
+            var sidecar = good
+            edit(&sidecar)
+            try sidecar.write(for: copy)
+            var options = ReplayOptions(input: copy)
+            options.explain = true
+            do {
+                _ = try Replay.replay(options, guest: Replay.guest(for: options))
+                Issue.record("a sidecar with a bad \(field) replayed")
+            } catch {
+                #expect(error.description.contains(CaptureSidecar.path(for: copy)) && error.description.contains(field), "\(error)")
+                #expect(!error.description.contains("\n"))
+            }
+        }
+        // The good sidecar still replays.
+        try good.write(for: copy)
+        _ = try Replay.replay(ReplayOptions(input: copy), guest: Replay.guest(for: ReplayOptions(input: copy)))
+        // Timestamp and instant arithmetic saturate instead of trapping or wrapping.
+        let far = PcapTimestamp(seconds: .max, nanoseconds: 999_999_999)
+        #expect(far.nanoseconds(since: PcapTimestamp(seconds: .min, nanoseconds: 0)) == .max)
+        #expect(far.adding(nanoseconds: .max) == far)
+        #expect(PcapTimestamp(seconds: .min, nanoseconds: 0).adding(nanoseconds: -1).seconds == .min)
+        #expect(Instant(nanoseconds: .max - 1) + .seconds(10) == Instant(nanoseconds: .max))
+        #expect(Instant(nanoseconds: .min + 1) - .seconds(10) == Instant(nanoseconds: .min))
+        #expect(Instant(nanoseconds: .max) - Instant(nanoseconds: -1) == .nanoseconds(Int64.max))
     }
 
     @Test func aCaptureWithoutSidecarTakesTheMACFromTheFirstDiscover() throws {
