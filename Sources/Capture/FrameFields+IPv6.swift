@@ -130,6 +130,7 @@ extension FrameFields {
             case let .recursiveDNSServer(lifetime, addresses): "\(addresses.map { "\($0)" }.joined(separator: ",")) lifetime \(lifetime) s"
             case let .dnsSearchList(lifetime, names): "\(names.joined(separator: ",")) lifetime \(lifetime) s"
             case let .other(_, data): hexBytes(data)
+            case let .invalid(_, data): "invalid (ignored) " + hexBytes(data)
             }
             fields.append(Field("NDP option \(option.type)", value))
         }

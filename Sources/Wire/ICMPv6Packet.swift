@@ -19,6 +19,10 @@ public struct ICMPv6Type: RawRepresentable, Hashable, Sendable, CustomStringConv
     public static let echoReply = ICMPv6Type(129)
     /// MLDv1 and MLDv2 query. RFC 2710 §3, RFC 3810 §5.1.
     public static let multicastListenerQuery = ICMPv6Type(130)
+    /// MLDv1 report. RFC 2710 §3.
+    public static let multicastListenerReport = ICMPv6Type(131)
+    /// MLDv1 done. RFC 2710 §3.
+    public static let multicastListenerDone = ICMPv6Type(132)
     /// RFC 4861 §4.1.
     public static let routerSolicitation = ICMPv6Type(133)
     /// RFC 4861 §4.2.

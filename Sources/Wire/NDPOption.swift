@@ -65,9 +65,12 @@ public struct NDPPrefixInformation: Equatable, Hashable, Sendable {
 
 /// One Neighbor Discovery option, typed where tapvm uses it and raw otherwise. RFC 4861 §4.6, RFC 8106 §5.
 ///
-/// Options are type (1), length (1, in units of 8 bytes, type and length included), data. Parsing is strict:
-/// a length of 0 or an option running past the message is malformed (RFC 4861 §4.6), and so is a known option
-/// whose length does not fit its format (link-layer addresses are Ethernet MACs, length 1, RFC 2464 §6).
+/// Options are type (1), length (1, in units of 8 bytes, type and length included), data. A length of 0 or an
+/// option running past the message makes the whole message malformed (RFC 4861 §4.6, §6.1.2: "all included
+/// options have a length that is greater than zero"). A known option whose body does not fit its format (a
+/// link-layer address option of length ≠ 1 — Ethernet MACs, RFC 2464 §6 —, an RDNSS of even length, a DNSSL that
+/// does not decode) spoils only itself: it parses as `.invalid` and the receiver ignores it, as Linux does
+/// (ndisc_parse_options skips a bad option instead of dropping the message).
 public enum NDPOption: Equatable, Hashable, Sendable {
     case sourceLinkLayerAddress(MACAddress)
     case targetLinkLayerAddress(MACAddress)
@@ -81,6 +84,9 @@ public enum NDPOption: Equatable, Hashable, Sendable {
     /// Any other option: `data` is everything after the type and length bytes, so `data.count + 2` is a
     /// multiple of 8.
     case other(type: NDPOptionType, data: [UInt8])
+    /// A known option whose body does not fit its format (see above): `data` as in `.other`. Receivers ignore it
+    /// (and count it); emitting writes it back verbatim.
+    case invalid(type: NDPOptionType, data: [UInt8])
 
     public var type: NDPOptionType {
         switch self {
@@ -90,7 +96,7 @@ public enum NDPOption: Equatable, Hashable, Sendable {
         case .mtu: .mtu
         case .recursiveDNSServer: .recursiveDNSServer
         case .dnsSearchList: .dnsSearchList
-        case let .other(type, _): type
+        case let .other(type, _), let .invalid(type, _): type
         }
     }
 
@@ -101,7 +107,7 @@ public enum NDPOption: Equatable, Hashable, Sendable {
         case .prefixInformation: 32
         case let .recursiveDNSServer(_, addresses): 8 + 16 * addresses.count
         case let .dnsSearchList(_, names): (8 + DomainNameList.encodedLength(names) + 7) / 8 * 8
-        case let .other(_, data): data.count + 2
+        case let .other(_, data), let .invalid(_, data): data.count + 2
         }
     }
 
@@ -124,7 +130,12 @@ public enum NDPOption: Equatable, Hashable, Sendable {
             guard end <= area.count else {
                 throw .truncated(format: "NDP option \(type)", needed: end, available: area.count)
             }
-            options.append(try parseOne(type: type, units: units, area.rebased(index ..< end)))
+            let body = area.rebased(index ..< end)
+            do {
+                options.append(try parseOne(type: type, units: units, body))
+            } catch {
+                options.append(.invalid(type: type, data: Array(body.rebased(2 ..< body.count))))
+            }
             index = end
         }
         return options
@@ -209,7 +220,7 @@ public enum NDPOption: Equatable, Hashable, Sendable {
                 buffer.storeBigEndian(UInt16(0), at: offset + 2)
                 buffer.storeBigEndian(lifetime, at: offset + 4)
                 buffer.storeZeroPadded(encoded, at: offset + 8, fieldLength: length - 8)
-            case let .other(_, data):
+            case let .other(_, data), let .invalid(_, data):
                 buffer.storeBytes(data, at: offset + 2)
             }
             offset += length
@@ -235,6 +246,10 @@ extension Array where Element == NDPOption {
     /// Every prefix information option, in order.
     public var prefixInformation: [NDPPrefixInformation] {
         compactMap { if case let .prefixInformation(information) = $0 { information } else { nil } }
+    }
+    /// How many options are `.invalid` (known but malformed, ignored by the receiver).
+    public var invalidCount: Int {
+        reduce(0) { count, option in if case .invalid = option { count + 1 } else { count } }
     }
     /// The value of the first MTU option.
     public var mtu: UInt32? {

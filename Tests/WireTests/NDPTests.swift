@@ -147,13 +147,32 @@ struct NDPTests {
 
     // MARK: Options
 
-    @Test("options: length 0 and wrong lengths are malformed, DNSSL is RFC 1035 labels padded with zeros")
+    // Specified behaviour changed (RFC 4861 §6.1.2 invalidates a message only for a zero option length; Linux's
+    // ndisc_parse_options drops just a bad option): a known option of the wrong length or an undecodable DNSSL is
+    // no longer `expectMalformed` for the whole message but parses as `.invalid(type:data:)` next to the good ones.
+    @Test("options: length 0 and overruns are malformed, wrong lengths are .invalid, DNSSL is RFC 1035 labels padded with zeros")
     func options() throws {
         let base = Array(Fixture.routerAdvertisement.prefix(16))
         expectMalformed(field: "length") { try withBytes(base + [1, 0, 2, 0, 0, 0, 0, 1]) { _ = try RouterAdvertisementPacket($0).options() } }
-        expectMalformed(field: "length") { try withBytes(base + [5, 2] + [UInt8](repeating: 0, count: 14)) { _ = try RouterAdvertisementPacket($0).options() } }
-        expectMalformed(field: "length") { try withBytes(base + [25, 2] + [UInt8](repeating: 0, count: 14)) { _ = try RouterAdvertisementPacket($0).options() } }
-        expectMalformed(field: "length") { try withBytes(base + [3, 3] + [UInt8](repeating: 0, count: 22)) { _ = try RouterAdvertisementPacket($0).options() } }
+        #expect(throws: WireError.self) { try withBytes(base + [1, 2, 2, 0, 0, 0, 0, 1]) { _ = try RouterAdvertisementPacket($0).options() } }
+        let mtu: [UInt8] = [5, 1, 0, 0, 0, 0, 0x05, 0xDC]
+        try withBytes(base + [5, 2] + [UInt8](repeating: 0, count: 14) + mtu) { bytes throws in
+            #expect(try RouterAdvertisementPacket(bytes).options() == [.invalid(type: .mtu, data: [UInt8](repeating: 0, count: 14)), .mtu(1500)])
+        }
+        try withBytes(base + [25, 2] + [UInt8](repeating: 0, count: 14)) { bytes throws in
+            #expect(try RouterAdvertisementPacket(bytes).options() == [.invalid(type: .recursiveDNSServer, data: [UInt8](repeating: 0, count: 14))])
+        }
+        try withBytes(base + [3, 3] + [UInt8](repeating: 0, count: 22)) { bytes throws in
+            #expect(try RouterAdvertisementPacket(bytes).options().invalidCount == 1)
+        }
+        try withBytes(base + [1, 2] + [UInt8](repeating: 0, count: 14) + mtu) { bytes throws in
+            let options = try RouterAdvertisementPacket(bytes).options()
+            #expect(options == [.invalid(type: .sourceLinkLayerAddress, data: [UInt8](repeating: 0, count: 14)), .mtu(1500)])
+            #expect(options.sourceLinkLayerAddress == nil && options.mtu == 1500)
+        }
+        // An .invalid option is written back verbatim.
+        let invalidEmitted = try emitted(length: 16) { try RouterSolicitation(options: [.invalid(type: .mtu, data: [0, 0, 0, 0, 0, 9])]).emit(into: $0, source: .unspecified, destination: .allRouters) }
+        #expect(Array(invalidEmitted[8...]) == [5, 1, 0, 0, 0, 0, 0, 9])
         let dnssl: [UInt8] = [
             31, 3,                                        // DNSSL, length 3 (24 bytes)
             0, 0,                                         // reserved
@@ -171,18 +190,20 @@ struct NDPTests {
                 .emit(into: $0, source: Fixture.routerLinkLocal, destination: .allNodes)
         }
         #expect(Array(encoded[16...]) == dnssl)
-        expectMalformed(field: "domainNames") {
-            try withBytes(base + [31, 2, 0, 0, 0, 0, 0, 1] + [UInt8](repeating: 0, count: 8)) { _ = try RouterAdvertisementPacket($0).options() }
+        try withBytes(base + [31, 2, 0, 0, 0, 0, 0, 1] + [UInt8](repeating: 0, count: 8)) { bytes throws in
+            #expect(try RouterAdvertisementPacket(bytes).options() == [.invalid(type: .dnsSearchList, data: [0, 0, 0, 0, 0, 1] + [UInt8](repeating: 0, count: 8))])
         }
         var dotted = dnssl
         dotted[10] = UInt8(ascii: ".")
-        expectMalformed(field: "domainName") { try withBytes(base + dotted) { _ = try RouterAdvertisementPacket($0).options() } }
         var compressed = dnssl
         compressed[8] = 0xC0
-        expectMalformed(field: "domainName") { try withBytes(base + compressed) { _ = try RouterAdvertisementPacket($0).options() } }
         var unterminated = dnssl
         unterminated[20] = 3
-        expectMalformed(field: "domainName") { try withBytes(base + unterminated) { _ = try RouterAdvertisementPacket($0).options() } }
+        for bad in [dotted, compressed, unterminated] {
+            try withBytes(base + bad + mtu) { bytes throws in
+                #expect(try RouterAdvertisementPacket(bytes).options() == [.invalid(type: .dnsSearchList, data: Array(bad[2...])), .mtu(1500)])
+            }
+        }
         expectMalformed(field: "domainName") {
             _ = try emitted(length: 64) { try RouterSolicitation(options: [.dnsSearchList(lifetime: 1, domainNames: ["a..b"])]).emit(into: $0, source: .unspecified, destination: .allRouters) }
         }

@@ -21,6 +21,8 @@ struct IPv6AddressTable: Sendable {
         var probesLeft: Int
         /// While tentative: when the next probe goes, or (no probes left) when DAD succeeds.
         var dadDeadline: Instant?
+        /// RFC 7217 §6 DAD_Counter the identifier was formed with (stable identifiers; 0 otherwise).
+        var dadCounter: UInt8 = 0
 
         func info() -> IPv6AddressInfo {
             IPv6AddressInfo(address: address, prefixLength: prefixLength, origin: origin, state: state,
@@ -37,8 +39,14 @@ struct IPv6AddressTable: Sendable {
     /// RetransTimer: the time between DAD probes and after the last one. RFC 4861 §10.
     var retransTimer: Duration
 
+    /// Autoconfigured (SLAAC) addresses at most, like Linux's max_addresses (16 per interface).
+    var maximumAutoconfigured = 16
+
     /// In the order they were added.
     private(set) var entries: [Entry] = []
+
+    /// Whether another SLAAC address may be formed (fewer than `maximumAutoconfigured`).
+    var acceptsAutoconfigured: Bool { entries.lazy.filter { $0.origin == .slaac }.count < maximumAutoconfigured }
 
     init(dupAddrDetectTransmits: Int, retransTimer: Duration) {
         self.dupAddrDetectTransmits = dupAddrDetectTransmits
@@ -98,10 +106,13 @@ struct IPv6AddressTable: Sendable {
                 entries[index].changedAt = now
                 due.changes.append(entries[index].info())
             }
-            if entries[index].state != .duplicate, let until = entries[index].validUntil, until <= now {
+            if let until = entries[index].validUntil, until <= now {
+                // A duplicate expires with its valid lifetime too, silently: it was reported as duplicate and its
+                // group was left then. Kept forever, it would block the address (a later DHCPv6 lease of it).
+                let wasDuplicate = entries[index].state == .duplicate
                 entries[index].state = .removed
                 entries[index].changedAt = now
-                due.changes.append(entries[index].info())
+                if !wasDuplicate { due.changes.append(entries[index].info()) }
             }
         }
         entries.removeAll { $0.state == .removed }
@@ -114,8 +125,8 @@ struct IPv6AddressTable: Sendable {
             switch entry.state {
             case .tentative: [entry.dadDeadline, entry.validUntil].compactMap { $0 }
             case .preferred: [entry.preferredUntil, entry.validUntil].compactMap { $0 }
-            case .deprecated: [entry.validUntil].compactMap { $0 }
-            case .duplicate, .removed: []
+            case .deprecated, .duplicate: [entry.validUntil].compactMap { $0 }
+            case .removed: []
             }
         }.min()
     }
@@ -143,6 +154,12 @@ struct IPv6AddressTable: Sendable {
         entries[index].state = state
         entries[index].changedAt = now
         return entries[index].info()
+    }
+
+    /// Records the RFC 7217 DAD_Counter `address` was formed with.
+    mutating func setDADCounter(_ address: IPv6Address, _ counter: UInt8) {
+        guard let index = entries.firstIndex(where: { $0.address == address }) else { return }
+        entries[index].dadCounter = counter
     }
 
     /// Forgets `address` (whatever its state); its info as `.removed`, or nil if absent.

@@ -15,13 +15,31 @@ struct MulticastListener: Sendable {
 
     /// Joined groups and how many users each has (a link-local and a SLAAC address share a solicited-node group).
     private(set) var memberships: [IPv6Address: Int] = [:]
-    /// Groups with state-change records still to send: the record type and how many more times.
-    private(set) var pendingChanges: [IPv6Address: (type: MLDv2RecordType, remaining: Int)] = [:]
-    private(set) var nextChangeReport: Instant?
+    /// Groups with state-change records still to send: the record type, how many more times, and when next.
+    private(set) var pendingChanges: [IPv6Address: (type: MLDv2RecordType, remaining: Int, at: Instant)] = [:]
+    var nextChangeReport: Instant? { pendingChanges.values.map(\.at).min() }
+    /// Sources remembered per pending group-and-source answer; beyond, the answer covers the whole group
+    /// (MODE_IS_EXCLUDE {}, true of a listener to every source).
+    var maximumQuerySources = 64
     /// A pending answer to a general query. RFC 3810 §6.2 case 1.
     private(set) var generalResponse: Instant?
     /// Pending answers to group (and group-and-source) specific queries. §6.2 cases 2 and 3.
     private(set) var groupResponses: [IPv6Address: (at: Instant, sources: [IPv6Address])] = [:]
+
+    /// Older Version Querier Present: until when an MLDv1 querier was heard. RFC 3810 §8.2.1.
+    private(set) var olderVersionQuerierUntil: Instant?
+    /// Older Version Querier Present Timeout: Robustness × Query Interval (125 s) + Query Response Interval
+    /// (10 s). RFC 3810 §9.12.
+    var olderVersionQuerierPresentTimeout: Duration { .seconds(125) * robustness + .seconds(10) }
+
+    /// MLDv1 compatibility mode (RFC 3810 §8.2): an MLDv1 query was heard within the timeout; reports then go as
+    /// MLDv1 Reports and Dones (RFC 2710).
+    func isVersion1Mode(now: Instant) -> Bool { olderVersionQuerierUntil.map { $0 > now } ?? false }
+
+    /// An MLDv1 query was heard: (re)starts the Older Version Querier Present timer. RFC 3810 §8.2.1.
+    mutating func olderVersionQuerierHeard(now: Instant) {
+        olderVersionQuerierUntil = now + olderVersionQuerierPresentTimeout
+    }
 
     init(robustness: Int, unsolicitedReportInterval: Duration) {
         self.robustness = max(robustness, 1)
@@ -41,11 +59,13 @@ struct MulticastListener: Sendable {
     }
 
     /// One more user of `group`. True when the group list changed (the first user): a CHANGE_TO_EXCLUDE_MODE
-    /// record is then reported at once and `robustness − 1` more times (§6.1).
-    mutating func join(_ group: IPv6Address, now: Instant) -> Bool {
+    /// record is then reported after `reportDelay` and `robustness − 1` more times (§6.1). The group is listened
+    /// to at once; only the report waits (RFC 4862 §5.4.2: a solicited-node join is delayed by the same random
+    /// 0…MAX_RTR_SOLICITATION_DELAY as the DAD probe).
+    mutating func join(_ group: IPv6Address, reportDelay: Duration = .zero, now: Instant) -> Bool {
         memberships[group, default: 0] += 1
         guard memberships[group] == 1 else { return false }
-        scheduleChange(group, type: .changeToExcludeMode, now: now)
+        scheduleChange(group, type: .changeToExcludeMode, at: now + reportDelay)
         return true
     }
 
@@ -59,15 +79,14 @@ struct MulticastListener: Sendable {
         }
         memberships[group] = nil
         groupResponses[group] = nil
-        scheduleChange(group, type: .changeToIncludeMode, now: now)
+        scheduleChange(group, type: .changeToIncludeMode, at: now)
         return true
     }
 
-    private mutating func scheduleChange(_ group: IPv6Address, type: MLDv2RecordType, now: Instant) {
+    private mutating func scheduleChange(_ group: IPv6Address, type: MLDv2RecordType, at: Instant) {
         guard Self.isReportable(group) else { return }
         // A new change replaces any pending one for the group and restarts its retransmissions (§6.1).
-        pendingChanges[group] = (type, robustness)
-        nextChangeReport = now
+        pendingChanges[group] = (type, robustness, at)
     }
 
     /// A query (already validated). `group` is `::` for a general query; `maximumResponseDelay` in milliseconds.
@@ -87,10 +106,11 @@ struct MulticastListener: Sendable {
         if var pending = groupResponses[group] {
             // Sources accumulate; an earlier time is kept; a group-specific query clears the source list.
             pending.sources = sources.isEmpty || pending.sources.isEmpty ? [] : Array(Set(pending.sources + sources)).sorted()
+            if pending.sources.count > maximumQuerySources { pending.sources = [] }
             pending.at = min(pending.at, at)
             groupResponses[group] = pending
         } else {
-            groupResponses[group] = (at, sources)
+            groupResponses[group] = (at, sources.count > maximumQuerySources ? [] : sources)
         }
     }
 
@@ -98,14 +118,20 @@ struct MulticastListener: Sendable {
     mutating func poll(now: Instant, random: inout SeededGenerator) -> [MLDv2Report] {
         var reports: [MLDv2Report] = []
         if let due = nextChangeReport, due <= now {
-            let records = pendingChanges.keys.sorted().map { group in
+            let dueGroups = pendingChanges.filter { $0.value.at <= now }.keys.sorted()
+            let records = dueGroups.map { group in
                 MLDv2MulticastAddressRecord(recordType: pendingChanges[group]!.type, multicastAddress: group)
             }
-            for group in pendingChanges.keys {
+            for group in dueGroups {
                 pendingChanges[group]!.remaining -= 1
                 if pendingChanges[group]!.remaining <= 0 { pendingChanges[group] = nil }
             }
-            nextChangeReport = pendingChanges.isEmpty ? nil : now + random.duration(in: .zero ... unsolicitedReportInterval)
+            // One random gap for the retransmissions of the groups just reported (drawn only when some remain).
+            let again = dueGroups.filter { pendingChanges[$0] != nil }
+            if !again.isEmpty {
+                let next = now + random.duration(in: .zero ... unsolicitedReportInterval)
+                for group in again { pendingChanges[group]!.at = next }
+            }
             if !records.isEmpty { reports.append(MLDv2Report(records: records)) }
         }
         if let due = generalResponse, due <= now {

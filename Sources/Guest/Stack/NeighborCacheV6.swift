@@ -7,6 +7,11 @@ import Wire
 ///
 /// Sans-IO: the stack asks `resolve` before sending, feeds in what NS/NA/RA tell it, and sends the solicitations
 /// `poll(now:)` asks for. The only upper-layer reachability confirmation the guest has is a solicited NA.
+///
+/// Bounded like Linux's neighbour table (gc_thresh3, net/core/neighbour.c): at most `maximumEntries`; a new entry
+/// beyond that evicts the least recently used STALE entry, else the least recently used entry (counted in
+/// `evictions`). Timers live in a min-heap (stale heap items are skipped), so `poll` and `nextDeadline` cost
+/// O(log n) per due timer rather than a sort or scan of every entry.
 struct NeighborCacheV6: Sendable {
     enum State: String, Sendable, Equatable { case incomplete, reachable, stale, delay, probe }
 
@@ -20,6 +25,8 @@ struct NeighborCacheV6: Sendable {
         var timer: Instant?
         /// The source of the packet that started resolution: the solicitation's source (§7.2.2).
         var solicitationSource: IPv6Address = .unspecified
+        /// Last created, used or confirmed: the eviction order.
+        var lastUsed: Instant = .boot
     }
 
     /// MAX_MULTICAST_SOLICIT, MAX_UNICAST_SOLICIT, DELAY_FIRST_PROBE_TIME. RFC 4861 §10.
@@ -32,7 +39,14 @@ struct NeighborCacheV6: Sendable {
     /// ReachableTime, already randomized by the caller (BaseReachableTime × 0.5…1.5, §6.3.2).
     var reachableTime: Duration
 
+    /// gc_thresh3: the hard limit on entries (Linux's default is 1024; 512 fits one guest interface).
+    var maximumEntries = 512
+    /// Entries evicted to make room.
+    private(set) var evictions = 0
+
     private(set) var entries: [IPv6Address: Entry] = [:]
+    /// (deadline, address) min-heap; an item whose entry no longer has that timer is skipped.
+    private var timers = TimerHeap()
 
     init(retransTimer: Duration, reachableTime: Duration) {
         self.retransTimer = retransTimer
@@ -60,10 +74,12 @@ struct NeighborCacheV6: Sendable {
     /// used and goes to DELAY).
     mutating func resolve(_ target: IPv6Address, packet: [UInt8], source: IPv6Address, now: Instant) -> Resolution {
         guard var entry = entries[target] else {
-            entries[target] = Entry(state: .incomplete, queue: [packet], probesSent: 1, timer: now + retransTimer,
-                                    solicitationSource: source)
+            makeRoom(for: target)
+            store(Entry(state: .incomplete, queue: [packet], probesSent: 1, timer: now + retransTimer,
+                        solicitationSource: source, lastUsed: now), for: target)
             return .queued(solicit: true, droppedOldest: false)
         }
+        entry.lastUsed = now
         if entry.state == .incomplete {
             var dropped = false
             if entry.queue.count >= maximumQueued {
@@ -71,14 +87,14 @@ struct NeighborCacheV6: Sendable {
                 dropped = true
             }
             entry.queue.append(packet)
-            entries[target] = entry
+            store(entry, for: target)
             return .queued(solicit: false, droppedOldest: dropped)
         }
         if entry.state == .stale {
             entry.state = .delay
             entry.timer = now + delayFirstProbeTime
-            entries[target] = entry
         }
+        store(entry, for: target)
         return .send(entry.mac!)
     }
 
@@ -92,8 +108,9 @@ struct NeighborCacheV6: Sendable {
     /// Runs retransmissions and state timers (§7.3.3).
     mutating func poll(now: Instant) -> Due {
         var due = Due()
-        for address in entries.keys.sorted() {
-            guard var entry = entries[address], let timer = entry.timer, timer <= now else { continue }
+        while let (timer, address) = timers.minimum, timer <= now {
+            timers.removeMinimum()
+            guard var entry = entries[address], entry.timer == timer else { continue }
             switch entry.state {
             case .incomplete:
                 if entry.probesSent >= maxMulticastSolicit {
@@ -124,18 +141,46 @@ struct NeighborCacheV6: Sendable {
             case .stale:
                 entry.timer = nil
             }
-            entries[address] = entry
+            store(entry, for: address)
+        }
+        if timers.count > 4 * entries.count + 64 {
+            timers = TimerHeap(entries.compactMap { address, entry in entry.timer.map { ($0, address) } })
         }
         return due
     }
 
-    var nextDeadline: Instant? { entries.values.compactMap(\.timer).min() }
+    /// The earliest timer; may be a superseded one (then `poll` at that time just skips it).
+    var nextDeadline: Instant? { timers.minimum?.at }
+
+    /// Saves `entry`, scheduling its timer when it changed.
+    private mutating func store(_ entry: Entry, for address: IPv6Address) {
+        let previous = entries.updateValue(entry, forKey: address)?.timer
+        if let timer = entry.timer, timer != previous { timers.insert((timer, address)) }
+    }
+
+    /// Below `maximumEntries` nothing happens; at it, the least recently used STALE entry (else the least recently
+    /// used one) is evicted, its queued packets with it.
+    private mutating func makeRoom(for address: IPv6Address) {
+        guard entries[address] == nil, entries.count >= maximumEntries else { return }
+        var victim: (address: IPv6Address, entry: Entry)?
+        for (candidate, entry) in entries {
+            guard let current = victim else { victim = (candidate, entry); continue }
+            let better = (entry.state == .stale) != (current.entry.state == .stale)
+                ? entry.state == .stale
+                : (entry.lastUsed, candidate) < (current.entry.lastUsed, current.address)
+            if better { victim = (candidate, entry) }
+        }
+        guard let victim else { return }
+        entries[victim.address] = nil
+        evictions += 1
+    }
 
     /// A source link-layer address from an NS, RS or RA (or a redirect): §7.2.3 and §6.3.4. A new entry is STALE;
     /// a different MAC makes an entry STALE; an INCOMPLETE entry becomes STALE and its queue is released (§7.2.3).
     /// `isRouter` is set for an RA's source. Returns the released packets with the MAC to send them to.
     mutating func learn(_ address: IPv6Address, mac: MACAddress, isRouter: Bool? = nil, now: Instant) -> [[UInt8]] {
-        var entry = entries[address] ?? Entry(state: .stale, mac: mac)
+        if entries[address] == nil { makeRoom(for: address) }
+        var entry = entries[address] ?? Entry(state: .stale, mac: mac, lastUsed: now)
         var released: [[UInt8]] = []
         if entry.state == .incomplete {
             released = entry.queue
@@ -148,7 +193,7 @@ struct NeighborCacheV6: Sendable {
         }
         entry.mac = mac
         if let isRouter { entry.isRouter = isRouter }
-        entries[address] = entry
+        store(entry, for: address)
         return released
     }
 
@@ -184,7 +229,7 @@ struct NeighborCacheV6: Sendable {
                     entry.state = .stale
                     entry.timer = nil
                 }
-                entries[target] = entry
+                store(entry, for: target)
                 result.mac = entry.mac
                 return result
             }
@@ -199,7 +244,8 @@ struct NeighborCacheV6: Sendable {
             if entry.isRouter && !router { result.noLongerRouter = true }
             entry.isRouter = router
         }
-        entries[target] = entry
+        entry.lastUsed = now
+        store(entry, for: target)
         result.mac = entry.mac
         return result
     }
@@ -208,5 +254,47 @@ struct NeighborCacheV6: Sendable {
     @discardableResult
     mutating func remove(_ address: IPv6Address) -> Int {
         entries.removeValue(forKey: address)?.queue.count ?? 0
+    }
+}
+
+/// A binary min-heap of (deadline, address), ordered by deadline then address (deterministic).
+struct TimerHeap: Sendable {
+    private var items: [(at: Instant, address: IPv6Address)] = []
+
+    init() {}
+    init(_ items: [(Instant, IPv6Address)]) { for item in items { insert(item) } }
+
+    var count: Int { items.count }
+    var minimum: (at: Instant, address: IPv6Address)? { items.first }
+
+    private static func less(_ a: (at: Instant, address: IPv6Address), _ b: (at: Instant, address: IPv6Address)) -> Bool {
+        a.at != b.at ? a.at < b.at : a.address < b.address
+    }
+
+    mutating func insert(_ item: (Instant, IPv6Address)) {
+        items.append((item.0, item.1))
+        var child = items.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard Self.less(items[child], items[parent]) else { break }
+            items.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    mutating func removeMinimum() {
+        guard !items.isEmpty else { return }
+        items.swapAt(0, items.count - 1)
+        items.removeLast()
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1, right = left + 1
+            var smallest = parent
+            if left < items.count, Self.less(items[left], items[smallest]) { smallest = left }
+            if right < items.count, Self.less(items[right], items[smallest]) { smallest = right }
+            guard smallest != parent else { return }
+            items.swapAt(parent, smallest)
+            parent = smallest
+        }
     }
 }

@@ -69,6 +69,8 @@ extension NetworkStack {
     /// `nil` lifetimes are infinite.
     public func addDHCPv6Address(_ address: IPv6Address, validLifetime: Duration?, preferredLifetime: Duration?, now: Instant) {
         guard ipv6.running, !ipv6.disabled else { return }
+        // A duplicate from an earlier lease is forgotten: a new lease of the address runs DAD again.
+        if ipv6.addresses.entry(for: address)?.state == .duplicate { _ = ipv6.addresses.remove(address, now: now) }
         if ipv6.addresses.entry(for: address) != nil {
             if let info = ipv6.addresses.setLifetimes(address, validUntil: validLifetime.map { now + $0 },
                                                       preferredUntil: preferredLifetime.map { now + $0 }, now: now) {
@@ -161,7 +163,7 @@ extension NetworkStack {
         let delay = ipv6.initialDelay()
         guard let info = ipv6.addresses.add(address, prefixLength: prefixLength, origin: origin, validLifetime: validLifetime,
                                             preferredLifetime: preferredLifetime, delay: delay, now: now) else { return }
-        joinGroup(address.solicitedNodeMulticast, now: now)
+        joinGroup(address.solicitedNodeMulticast, reportDelay: delay, now: now)
         emitIPv6(.address(info), now: now)
         if info.state != .tentative { addressChanged(info, now: now, alreadyReported: true) }
     }

@@ -85,8 +85,13 @@ extension NetworkStack {
             sendNeighborAdvertisement(target: target, to: .allNodes, solicited: false, now: now)
             return
         }
-        if let sourceLinkLayer {
+        // §7.2.3 creates or updates an entry for the source; a new one only for a source we could reach directly
+        // (link-local or on an on-link prefix), so an on-link host cannot fill the cache with made-up addresses
+        // from elsewhere. The cache itself is bounded (NeighborCacheV6.maximumEntries).
+        if let sourceLinkLayer,
+           ip.source.isLinkLocal || ipv6.neighbors.state(of: ip.source) != nil || ipv6.routers.isOnLink(ip.source, now: now) {
             let released = ipv6.neighbors.learn(ip.source, mac: sourceLinkLayer, now: now)
+            counters.neighborCacheEvictions = ipv6.neighbors.evictions
             for packet in released { enqueueFrame(to: sourceLinkLayer, etherType: .ipv6, payload: packet) }
         }
         sendNeighborAdvertisement(target: target, to: ip.source, solicited: true, now: now)
@@ -125,6 +130,8 @@ extension NetworkStack {
             return drop(.ndpRouterAdvertisementInvalid)
         }
         counters.ipv6Consumed += 1
+        // A known option that does not fit its format is ignored on its own (RFC 4861 §6.1.2, as Linux does).
+        counters.ndpOptionsIgnored += advertisement.options.invalidCount
         if advertisement.currentHopLimit != 0 { ipv6.hopLimit = advertisement.currentHopLimit }
         if advertisement.reachableTime != 0 {
             let base = Duration.milliseconds(Int64(advertisement.reachableTime))
@@ -153,8 +160,11 @@ extension NetworkStack {
             for packet in ipv6.neighbors.learn(ip.source, mac: mac, isRouter: true, now: now) {
                 enqueueFrame(to: mac, etherType: .ipv6, payload: packet)
             }
+            counters.neighborCacheEvictions = ipv6.neighbors.evictions
         }
+        let overLimitBefore = ipv6.routers.overLimit
         let (changed, removed) = ipv6.routers.update(from: ip.source, advertisement: advertisement, mtu: mtu, now: now)
+        counters.ndpOverLimit += ipv6.routers.overLimit - overLimitBefore
         if let changed { emitIPv6(.router(changed), now: now) }
         if removed { emitIPv6(.routerRemoved(ip.source), now: now) }
         if advertisement.routerLifetime != 0 { ipv6.routers.stopSolicitations() }
@@ -173,7 +183,11 @@ extension NetworkStack {
         guard information.preferredLifetime <= information.validLifetime else { return ignorePrefix() }
         let validUntil = RouterDiscovery.expiry(information.validLifetime, now: now)
         let preferredUntil = RouterDiscovery.expiry(information.preferredLifetime, now: now)
-        if let existing = ipv6.addresses.first(where: { $0.origin == .slaac && $0.prefixLength == prefix.length && prefix.contains($0.address) }) {
+        let formed = { (entry: IPv6AddressTable.Entry) in
+            entry.origin == .slaac && entry.prefixLength == prefix.length && prefix.contains(entry.address)
+        }
+        // The prefix's live address (a duplicate may have been replaced by a regenerated one, RFC 7217 §6).
+        if let existing = ipv6.addresses.first(where: { formed($0) && $0.state != .duplicate }) ?? ipv6.addresses.first(where: formed) {
             guard existing.state != .duplicate else { return }
             // e) the preferred lifetime is taken as is; the valid lifetime only under the two-hour rule.
             let twoHours = Duration.seconds(7200)
@@ -197,6 +211,12 @@ extension NetworkStack {
         guard prefix.length == 64 else { return ignorePrefix() }
         let address = IPv6Address(prefix: prefix.address, interfaceIdentifier: ipv6.identifiers.identifier(prefix: prefix.address))
         guard ipv6.addresses.entry(for: address) == nil else { return }
+        // Like Linux's max_addresses: a flood of prefixes cannot make the guest form (and DAD, and join groups for)
+        // an unbounded number of addresses.
+        guard ipv6.addresses.acceptsAutoconfigured else {
+            counters.ndpOverLimit += 1
+            return
+        }
         addIPv6Address(address, prefixLength: 64, origin: .slaac, validLifetime: validUntil.map { $0 - now },
                        preferredLifetime: preferredUntil.map { $0 - now }, now: now)
     }
@@ -218,6 +238,24 @@ extension NetworkStack {
             return
         }
         leaveGroup(address.solicitedNodeMulticast, now: now)
+        regenerateStableAddress(after: address, now: now)
+    }
+
+    /// IDGEN_RETRIES. RFC 7217 §7.
+    static let idgenRetries: UInt8 = 3
+
+    /// RFC 7217 §6: a stable SLAAC address that failed DAD is formed again with DAD_Counter + 1, at most
+    /// IDGEN_RETRIES times, with the lifetimes the duplicate had left. (An EUI-64 identifier would only repeat.)
+    func regenerateStableAddress(after duplicate: IPv6Address, now: Instant) {
+        guard case .stable = ipv6.identifiers.mode, let entry = ipv6.addresses.entry(for: duplicate), entry.origin == .slaac,
+              entry.dadCounter < Self.idgenRetries else { return }
+        let counter = entry.dadCounter + 1
+        let prefix = IPv6Prefix(address: duplicate, length: 64).address
+        let address = IPv6Address(prefix: prefix, interfaceIdentifier: ipv6.identifiers.identifier(prefix: prefix, dadCounter: counter))
+        guard ipv6.addresses.entry(for: address) == nil else { return }
+        addIPv6Address(address, prefixLength: 64, origin: .slaac, validLifetime: entry.validUntil.map { $0 - now },
+                       preferredLifetime: entry.preferredUntil.map { max($0 - now, .zero) }, now: now)
+        ipv6.addresses.setDADCounter(address, counter)
     }
 
     /// A router left the default router list (or changed): reported.

@@ -6,6 +6,10 @@ import Wire
 ///
 /// Sans-IO: `startSolicitations`, `poll(now:)` (solicitations due, expiries), `update(from:)` for a validated RA.
 /// Changes come back as `IPv6Router` values to report.
+///
+/// Bounded against a flood of advertisements: at most `maximumRouters` routers, `maximumPrefixes` on-link prefixes
+/// and `maximumDNSOptions` RDNSS addresses and DNSSL names per router; anything new beyond is ignored and counted in
+/// `overLimit` (the sizes are an implementation choice; these follow Linux's spirit).
 struct RouterDiscovery: Sendable {
     struct RouterEntry: Sendable {
         var address: IPv6Address
@@ -35,6 +39,12 @@ struct RouterDiscovery: Sendable {
     private(set) var routers: [RouterEntry] = []
     /// On-link prefixes and when they expire (nil: infinite). RFC 4861 §6.3.4.
     private(set) var onLinkPrefixes: [IPv6Prefix: Instant?] = [:]
+    var maximumRouters = 8
+    var maximumPrefixes = 16
+    /// RDNSS addresses, and separately DNSSL names, kept per router (RFC 8106 §5.3.1 suggests three servers).
+    var maximumDNSOptions = 3
+    /// Routers, prefixes, servers and names ignored because their list was full.
+    private(set) var overLimit = 0
 
     init(maxRtrSolicitations: Int, rtrSolicitationInterval: Duration) {
         self.maxRtrSolicitations = maxRtrSolicitations
@@ -119,17 +129,23 @@ struct RouterDiscovery: Sendable {
             case let .recursiveDNSServer(lifetime, addresses):
                 for address in addresses {
                     entry.dnsServers.removeAll { $0.address == address }
-                    if lifetime != 0 { entry.dnsServers.append((address, Self.expiry(lifetime, now: now))) }
+                    guard lifetime != 0 else { continue }
+                    guard entry.dnsServers.count < maximumDNSOptions else { overLimit += 1; continue }
+                    entry.dnsServers.append((address, Self.expiry(lifetime, now: now)))
                 }
             case let .dnsSearchList(lifetime, names):
                 for name in names {
                     entry.searchList.removeAll { $0.name == name }
-                    if lifetime != 0 { entry.searchList.append((name, Self.expiry(lifetime, now: now))) }
+                    guard lifetime != 0 else { continue }
+                    guard entry.searchList.count < maximumDNSOptions else { overLimit += 1; continue }
+                    entry.searchList.append((name, Self.expiry(lifetime, now: now)))
                 }
             case let .prefixInformation(information) where information.onLink:
                 guard let prefix = information.ipv6Prefix, prefix != .linkLocal, !prefix.address.isLinkLocal else { continue }
                 if information.validLifetime == 0 {
                     onLinkPrefixes.removeValue(forKey: prefix)
+                } else if onLinkPrefixes[prefix] == nil && onLinkPrefixes.count >= maximumPrefixes {
+                    overLimit += 1
                 } else {
                     onLinkPrefixes[prefix] = .some(Self.expiry(information.validLifetime, now: now))
                 }
@@ -140,6 +156,10 @@ struct RouterDiscovery: Sendable {
         if let index {
             if entry.isLive { routers[index] = entry } else { routers.remove(at: index) }
         } else if entry.isLive {
+            guard routers.count < maximumRouters else {
+                overLimit += 1
+                return (nil, false)
+            }
             routers.append(entry)
         }
         if !entry.isLive { return (nil, before != nil) }

@@ -117,6 +117,12 @@ public struct StackCounters: Sendable, Equatable {
     /// Router Advertisement options ignored by rule: an MTU below 1280 or above the link's, a prefix whose
     /// preferred lifetime exceeds its valid lifetime or whose length is not 64 for SLAAC (RFC 4862 §5.5.3).
     public var ndpOptionsIgnored = 0
+    /// IPv6 neighbour cache entries evicted at its bound (NeighborCacheV6.maximumEntries, Linux's gc_thresh3), as
+    /// of the last NS or RA that created an entry.
+    public var neighborCacheEvictions = 0
+    /// Router Advertisement contents ignored because a bounded list was full: a 17th SLAAC address, a 9th router,
+    /// a 17th on-link prefix, a 4th RDNSS address or DNSSL name of one router (RouterDiscovery, IPv6AddressTable).
+    public var ndpOverLimit = 0
     /// Drops by reason.
     public var drops: [DropReason: Int] = [:]
     /// ICMP errors (port unreachable) not sent because of the rate limit (at most 10 per second).

@@ -33,10 +33,9 @@ import Wire
     @Test func dadSucceedsAfterReportDelayedProbeAndRetransTimer() throws {
         let harness = IPv6Harness()
         harness.start()
-        // t=0: the MLD report joining the solicited-node group, before any probe.
-        let first = harness.sent6()
-        #expect(first.count == 1)
-        #expect(try parseICMPv6(first[0]).message.type == .version2MulticastListenerReport)
+        // Specified behaviour changed (RFC 4862 §5.4.2): nothing goes at t=0; the MLD report joining the
+        // solicited-node group waits the same random delay as the probe and goes just before it.
+        #expect(harness.sent6().isEmpty)
         let added = try #require(harness.events6().compactMap(\.addressInfo).first)
         #expect(added.address == Lab6.clientLinkLocal && added.state == .tentative && added.origin == .linkLocal)
         #expect(harness.stack.ipv6LinkLocalAddress == nil)
@@ -46,6 +45,8 @@ import Wire
         #expect(probes.count == 1)
         let probe = try #require(probes.first)
         #expect(probe.at <= .boot + .seconds(1))
+        let first = try #require(log.first)
+        #expect(try parseICMPv6(first.frame).message.type == .version2MulticastListenerReport && first.at == probe.at)
         let ns = try parseICMPv6(probe.frame)
         #expect(ns.ip.header.source == .unspecified && ns.ip.header.destination == Lab6.clientLinkLocal.solicitedNodeMulticast)
         #expect(ns.ip.header.hopLimit == 255 && ns.checksumValid)
@@ -132,5 +133,66 @@ import Wire
         #expect(harness.stack.ipv6Addresses.map(\.address) == [expected])
         #expect(expected != Lab6.clientLinkLocal)
         #expect(harness.stack.ipv6MulticastGroups.contains(expected.solicitedNodeMulticast))
+    }
+
+    /// RFC 7217 §6: a stable address that fails DAD is formed again with DAD_Counter + 1, IDGEN_RETRIES (3) times.
+    @Test func aStableSlaacAddressThatFailsDADIsRegeneratedUpToThreeTimes() throws {
+        let secret = Array("0123456789abcdef".utf8)
+        let generator = InterfaceIdentifierGenerator(mode: .stable(secret: secret), mac: Lab.clientMAC)
+        let harness = IPv6Harness { $0.ipv6.interfaceIdentifier = .stable(secret: secret) }
+        harness.start()
+        _ = try harness.run(until: .boot + .seconds(3))
+        harness.receive(try routerAdvertisementFrame(RouterAdvertisement(options: [prefixOption()])))
+        let expected = (0 ... 3).map { IPv6Address(prefix: Lab6.prefix, interfaceIdentifier: generator.identifier(prefix: Lab6.prefix, dadCounter: UInt8($0))) }
+        #expect(Set(expected).count == 4)
+        for (attempt, address) in expected.enumerated() {
+            let slaac = harness.stack.ipv6Addresses.filter { $0.origin == .slaac }
+            #expect(slaac.map(\.address) == Array(expected.prefix(attempt + 1)))
+            #expect(slaac.last?.state == .tentative)
+            harness.receive(try neighborAdvertisementFrame(target: address, source: Lab6.peer, mac: Lab6.peerMAC,
+                                                           destination: .allNodes, solicited: false))
+        }
+        // Four duplicates, no fifth attempt; a refreshed prefix does not start one either.
+        harness.receive(try routerAdvertisementFrame(RouterAdvertisement(options: [prefixOption()])))
+        let slaac = harness.stack.ipv6Addresses.filter { $0.origin == .slaac }
+        #expect(slaac.map(\.address) == expected && slaac.allSatisfy { $0.state == .duplicate })
+        // A regenerated address that passes DAD is the prefix's address (lifetimes refreshed on it, not the duplicate).
+        let other = IPv6Harness { $0.ipv6.interfaceIdentifier = .stable(secret: secret) }
+        other.start()
+        _ = try other.run(until: .boot + .seconds(3))
+        other.receive(try routerAdvertisementFrame(RouterAdvertisement(options: [prefixOption()])))
+        other.receive(try neighborAdvertisementFrame(target: expected[0], source: Lab6.peer, mac: Lab6.peerMAC,
+                                                     destination: .allNodes, solicited: false))
+        _ = try other.run(until: other.now + .seconds(3))
+        #expect(other.stack.ipv6.addresses.entry(for: expected[1])?.state == .preferred)
+        other.receive(try routerAdvertisementFrame(RouterAdvertisement(options: [prefixOption(valid: 9000, preferred: 8000)])))
+        #expect(other.stack.ipv6.addresses.entry(for: expected[1])?.preferredUntil == other.now + .seconds(8000))
+    }
+
+    /// A duplicate does not stay forever: it expires with its valid lifetime, and a new DHCPv6 lease of the same
+    /// address runs DAD again.
+    @Test func aDuplicateExpiresAndADHCPv6ReleaseRunsDADAgain() throws {
+        let harness = IPv6Harness()
+        try harness.bootLinkLocal()
+        let leased = IPv6Address("2001:db8:1::1234")!
+        harness.stack.addDHCPv6Address(leased, validLifetime: .seconds(100), preferredLifetime: .seconds(50), now: harness.now)
+        harness.receive(try neighborAdvertisementFrame(target: leased, source: Lab6.peer, mac: Lab6.peerMAC,
+                                                       destination: .allNodes, solicited: false))
+        #expect(harness.stack.ipv6.addresses.entry(for: leased)?.state == .duplicate)
+        // Leased again: tentative, a DAD probe goes out, and it becomes preferred.
+        _ = harness.sent6()
+        harness.stack.addDHCPv6Address(leased, validLifetime: .seconds(100), preferredLifetime: .seconds(50), now: harness.now)
+        #expect(harness.stack.ipv6.addresses.entry(for: leased)?.state == .tentative)
+        #expect(harness.stack.ipv6MulticastGroups.contains(leased.solicitedNodeMulticast))
+        let log = try harness.run(until: harness.now + .seconds(3))
+        #expect(log.contains { (try? parseICMPv6($0.frame).neighborSolicitation().targetAddress) == leased })
+        #expect(harness.stack.ipv6.addresses.entry(for: leased)?.state == .preferred)
+        // A duplicate that is not leased again goes away with its valid lifetime.
+        let second = IPv6Address("2001:db8:1::5678")!
+        harness.stack.addDHCPv6Address(second, validLifetime: .seconds(100), preferredLifetime: .seconds(50), now: harness.now)
+        harness.receive(try neighborAdvertisementFrame(target: second, source: Lab6.peer, mac: Lab6.peerMAC,
+                                                       destination: .allNodes, solicited: false))
+        _ = try harness.run(until: harness.now + .seconds(101))
+        #expect(harness.stack.ipv6.addresses.entry(for: second) == nil)
     }
 }

@@ -9,7 +9,13 @@ import Wire
         let log = try harness.bootLinkLocal()
         let reports = log.filter { icmpv6Type($0.frame) == .version2MulticastListenerReport }
         #expect(reports.count == 2)
-        #expect(reports[0].at == .boot && reports[1].at <= .boot + .seconds(1))
+        // Specified behaviour changed (RFC 4862 §5.4.2): the first report is no longer sent at .boot but delayed
+        // like the DAD probe, by the same random 0…MAX_RTR_SOLICITATION_DELAY, and goes just before it.
+        let probeIndex = try #require(log.firstIndex { icmpv6Type($0.frame) == .neighborSolicitation })
+        let reportIndex = try #require(log.firstIndex { icmpv6Type($0.frame) == .version2MulticastListenerReport })
+        #expect(reports[0].at == log[probeIndex].at && reportIndex < probeIndex)
+        #expect(reports[0].at > .boot && reports[0].at <= .boot + .seconds(1))
+        #expect(reports[1].at <= reports[0].at + .seconds(1))
         let report = try parseICMPv6(reports[0].frame)
         #expect(report.ip.header.destination == .allMLDv2Routers && report.ip.ethernet.destination == IPv6Address.allMLDv2Routers.multicastMAC)
         #expect(report.ip.header.hopLimit == 1 && report.ip.header.source == .unspecified)
@@ -42,6 +48,63 @@ import Wire
         harness.receive(try icmpv6Frame(from: Lab6.routerMAC, source: Lab6.router, destination: .allNodes, hopLimit: 2,
                                         length: query.encodedLength) { try query.emit(into: $0, source: $1, destination: $2) })
         #expect(harness.stack.counters.drops(.mldInvalid) == 1)
+    }
+
+    /// Sources of group-and-source queries accumulate only up to a bound; beyond it the answer covers the group.
+    @Test func groupAndSourceQuerySourcesAreBounded() throws {
+        let harness = IPv6Harness()
+        try harness.bootLinkLocal()
+        let group = Lab6.clientLinkLocal.solicitedNodeMulticast
+        let at = harness.now
+        for batch in 0 ..< 50 {
+            let sources = (0 ..< 20).map { IPv6Address(prefix: Lab6.prefix, interfaceIdentifier: UInt64(batch * 20 + $0 + 1)) }
+            let query = MLDQuery(maximumResponseCode: 10_000, multicastAddress: group, version2: MLDv2QueryFields(sources: sources))
+            harness.receive(try icmpv6Frame(from: Lab6.routerMAC, source: Lab6.router, destination: group, hopLimit: 1,
+                                            length: query.encodedLength) { try query.emit(into: $0, source: $1, destination: $2) })
+            #expect((harness.stack.ipv6.multicast.groupResponses[group]?.sources.count ?? 0) <= harness.stack.ipv6.multicast.maximumQuerySources)
+        }
+        let log = try harness.run(until: at + .seconds(11)).filter { icmpv6Type($0.frame) == .version2MulticastListenerReport }
+        let records = try log.flatMap { try parseICMPv6($0.frame).report().records }
+        #expect(records == [MLDv2MulticastAddressRecord(recordType: .modeIsExclude, multicastAddress: group)])
+    }
+
+    /// RFC 3810 §8.2: an MLDv1 query starts the Older Version Querier Present timer; while it runs, answers and
+    /// state changes are MLDv1 Reports (131) to the group and Dones (132) to ff02::2; afterwards MLDv2 again.
+    @Test func mldv1QuerierMakesTheGuestAnswerWithMLDv1ReportsUntilTheTimerRunsOut() throws {
+        let harness = IPv6Harness()
+        try harness.bootLinkLocal()
+        let group = Lab6.clientLinkLocal.solicitedNodeMulticast
+        let query = MLDQuery(maximumResponseCode: 500)
+        func sendQuery() throws {
+            harness.receive(try icmpv6Frame(from: Lab6.routerMAC, source: Lab6.router, destination: .allNodes, hopLimit: 1,
+                                            length: query.encodedLength) { try query.emit(into: $0, source: $1, destination: $2) })
+        }
+        try sendQuery()
+        #expect(harness.stack.counters.drops(.mldVersion1Query) == 0)
+        let at = harness.now
+        let answers = try harness.run(until: at + .seconds(1)).filter { ![.neighborSolicitation, .routerSolicitation].contains(icmpv6Type($0.frame)) }
+        #expect(answers.count == 1)
+        let answer = try parseICMPv6(try #require(answers.first?.frame))
+        #expect(answer.message.type == .multicastListenerReport && answer.checksumValid)
+        #expect(answer.ip.header.destination == group && answer.ip.header.hopLimit == 1 && answer.ip.hopByHop?.routerAlert == 0)
+        #expect(answer.message.body == [0, 0, 0, 0] + group.bytes)
+        // A new group joined in compatibility mode: MLDv1 Reports; left: a Done to ff02::2.
+        let leased = IPv6Address("2001:db8:1::1234")!
+        harness.stack.addDHCPv6Address(leased, validLifetime: nil, preferredLifetime: nil, now: harness.now)
+        let joined = try harness.run(until: harness.now + .seconds(3)).map { try parseICMPv6($0.frame) }
+            .filter { ![.neighborSolicitation, .routerSolicitation].contains($0.message.type) }
+        #expect(joined.count == 2 && joined.allSatisfy { $0.message.type == .multicastListenerReport && $0.ip.header.destination == leased.solicitedNodeMulticast })
+        harness.stack.removeDHCPv6Address(leased, now: harness.now)
+        let left = try harness.run(until: harness.now + .seconds(3)).map { try parseICMPv6($0.frame) }
+            .filter { $0.message.type != .routerSolicitation }
+        #expect(left.count == 2 && left.allSatisfy { $0.message.type == .multicastListenerDone && $0.ip.header.destination == .allRouters })
+        // After Robustness × 125 s + 10 s without an MLDv1 query: MLDv2 again.
+        _ = try harness.run(until: at + .seconds(261))
+        let v2 = MLDQuery(maximumResponseCode: 500, version2: MLDv2QueryFields())
+        harness.receive(try icmpv6Frame(from: Lab6.routerMAC, source: Lab6.router, destination: .allNodes, hopLimit: 1,
+                                        length: v2.encodedLength) { try v2.emit(into: $0, source: $1, destination: $2) })
+        let later = try harness.run(until: harness.now + .seconds(1)).filter { icmpv6Type($0.frame) != .routerSolicitation }
+        #expect(later.map { icmpv6Type($0.frame) } == [.version2MulticastListenerReport])
     }
 
     @Test func neighborSolicitationIsAnsweredWithSolicitedOverrideAndOurMAC() throws {

@@ -98,6 +98,21 @@ import Wire
         #expect(harness.stack.ipv6.routers.isOnLink(IPv6Address("2001:db8:4::9")!, now: harness.now))
     }
 
+    /// RFC 4861 §6.1.2: only a zero option length invalidates the RA; a malformed known option (an SLLA of length
+    /// 2 here) is ignored and counted, the rest of the advertisement is used.
+    @Test func aMalformedKnownOptionIsIgnoredAndTheRestOfTheAdvertisementUsed() throws {
+        let harness = IPv6Harness()
+        try harness.bootLinkLocal()
+        let ra = RouterAdvertisement(routerLifetime: 1800, options: [
+            .invalid(type: .sourceLinkLayerAddress, data: [UInt8](repeating: 0xAA, count: 14)), prefixOption()])
+        harness.receive(try routerAdvertisementFrame(ra))
+        #expect(harness.stack.counters.drops(.ndpRouterAdvertisementInvalid) == 0)
+        #expect(harness.stack.counters.ndpOptionsIgnored == 1)
+        #expect(harness.stack.ipv6Routers.map(\.address) == [Lab6.router])
+        #expect(harness.stack.ipv6Addresses.contains { $0.address == Lab6.clientGlobal && $0.origin == .slaac })
+        #expect(harness.stack.ipv6.neighbors.state(of: Lab6.router) == nil)
+    }
+
     @Test func advertisementsFromNonLinkLocalSourcesOrForwardedAreDropped() throws {
         let harness = IPv6Harness()
         try harness.bootLinkLocal()
