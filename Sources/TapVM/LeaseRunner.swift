@@ -30,6 +30,8 @@ public struct LeaseOptions: Sendable {
     /// How long to wait for every identity (and every renewal) before giving up.
     public var timeout: Duration = .seconds(30)
     public var pcapPath: String?
+    /// `--pcap-limit MB`: rotate the capture file at this size.
+    public var pcapLimitMegabytes: Int?
     /// The DHCP client's settings for every identity (`--acd`, `--lease-cap`, `--request-ip`, `--client-id`,
     /// `--rapid-commit` land here). The remembered lease comes from the lease file, per identity.
     public var dhcp = DHCPClient.Configuration()
@@ -59,8 +61,10 @@ public enum LeaseRunner {
             run.releaseSpacing = .nanoseconds(Int64(1e9 / releaseRate))
         }
         run.labMode = options.count > 1 ? .passthru : .bridge
-        // The guest capture point holds one stack's frames; with many identities the fd side sees them all.
-        if options.count > 1 { run.pcapPoint = .wire }
+        // `lease` always drives its identities through a StackSwitch, which has no guest capture point (that holds
+        // one stack's frames): the fd side sees every identity's frames, so `--pcap` captures there.
+        run.pcapPoint = .wire
+        run.pcapLimitMegabytes = options.pcapLimitMegabytes
         run.identities = { cardMAC in
             let macs = plan.macs(cardMAC: cardMAC)
             let remembered = plan.rememberedLeases(macs, store: store, bootUnix: Date().timeIntervalSince1970, printer: printer)

@@ -140,6 +140,7 @@ struct Lease: ParsableCommand {
         options.stateDirectory = stateDirectory
         options.timeout = .seconds(timeout)
         options.pcapPath = output.pcap
+        options.pcapLimitMegabytes = output.pcapLimit
         options.dhcp.acd = acd
         options.dhcp.leaseCap = leaseCap.map { .seconds($0) }
         options.dhcp.requestedAddress = requestIP.flatMap { IPv4Address($0) }

@@ -1,3 +1,4 @@
+import Capture
 import Foundation
 import Glibc
 import HostTap
@@ -113,6 +114,21 @@ struct LeaseIntegrationTests {
             #expect(mine.count { $0.contains("DHCPREQUEST(srv0) \(address)") } == 2)
             #expect(mine.contains { $0.contains("DHCPRELEASE") })
             #expect(!FileManager.default.fileExists(atPath: file), "RELEASE deletes the lease file")
+        }
+    }
+
+    @Test(.timeLimit(.minutes(1)))
+    func leaseCapturesAtTheFd() throws {
+        try Self.withLab { lab, state in
+            let pcap = NSTemporaryDirectory() + "tvmt-lease-\(getpid()).pcap"
+            defer { unlink(pcap); unlink(pcap + ".json") }
+            let run = try Self.lease(lab, ["--seed", "31", "--state-dir", state, "--pcap", pcap])
+            #expect(run.status == 0, "\(run.stderr)")
+            // DISCOVER, OFFER, REQUEST, ACK and the RELEASE, as they crossed the fd.
+            let records = try PcapReader(path: pcap).readAll()
+            let kinds = records.map { FrameFields($0.bytes).kind }.filter { $0.hasPrefix("DHCP") }
+            #expect(Array(kinds.prefix(4)) == ["DHCPDISCOVER", "DHCPOFFER", "DHCPREQUEST", "DHCPACK"], "\(kinds)")
+            #expect(kinds.contains("DHCPRELEASE"))
         }
     }
 
