@@ -77,6 +77,9 @@ public final class Replayer {
     private var started = false
     private var released = false
     private var sent: [[UInt8]] = []
+    /// The stack's next deadline as of the last step (`nil` inside means none): only a step changes the stack, so
+    /// between steps it is computed once, not once per question.
+    private var cachedDeadline: Instant??
 
     /// A replay of `guest`. `onTransmit` gets every frame the stack sends with its instant, in order; `onStep`
     /// (optional, costs a decode per frame) what happened at each step.
@@ -111,7 +114,7 @@ public final class Replayer {
             // than a wake-up's lateness earlier ran at their own deadlines (a silent one, like DAD success, may
             // have scheduled the timer that sent this frame).
             runTimers(through: instant - Self.wakeUpLateness, inclusive: false)
-            if let deadline = stack.nextDeadline(), deadline <= instant {
+            if let deadline = nextDeadline(), deadline <= instant {
                 clock.advance(to: instant)
                 step(.timer, input: nil) { stack.poll(now: instant) }
             }
@@ -119,7 +122,7 @@ public final class Replayer {
             return skip(index, instant, frame, reason: "sent by the guest")
         }
         guard destination == guest.mac || destination.isBroadcast || guest.multicastGroups.contains(destination)
-            || (destination.isMulticast && stack.multicastMACs.contains(destination)) else {
+            || stack.acceptsMulticast(destination) else {
             return skip(index, instant, frame, reason: "addressed to \(destination)")
         }
         runTimers(through: instant, inclusive: false)
@@ -127,7 +130,7 @@ public final class Replayer {
         delivered += 1
         step(.delivered(index: index), input: frame) { stack.receive(frame: frame, now: instant) }
         // The vCPU polls after each batch of received frames: anything the frame made due runs now.
-        if let deadline = stack.nextDeadline(), deadline <= instant {
+        if let deadline = nextDeadline(), deadline <= instant {
             step(.timer, input: nil) { stack.poll(now: instant) }
         }
     }
@@ -162,7 +165,7 @@ public final class Replayer {
     /// Fires every timer due before `limit` (or at it) at its deadline, in order.
     private func runTimers(through limit: Instant, inclusive: Bool) {
         var rounds = 0
-        while let deadline = stack.nextDeadline(), deadline < limit || (inclusive && deadline == limit) {
+        while let deadline = nextDeadline(), deadline < limit || (inclusive && deadline == limit) {
             let at = max(deadline, clock.now())
             clock.advance(to: at)
             step(.timer, input: nil) { stack.poll(now: at) }
@@ -170,6 +173,14 @@ public final class Replayer {
             // A deadline in the past that polling does not clear would loop forever: stop, the clock moves on.
             if rounds > 100_000 { break }
         }
+    }
+
+    /// The stack's `nextDeadline()`, computed at most once between two steps.
+    private func nextDeadline() -> Instant? {
+        if let cachedDeadline { return cachedDeadline }
+        let deadline = stack.nextDeadline()
+        cachedDeadline = .some(deadline)
+        return deadline
     }
 
     private func skip(_ index: Int, _ instant: Instant, _ frame: UnsafeRawBufferPointer, reason: @autoclosure () -> String) {
@@ -182,6 +193,7 @@ public final class Replayer {
     /// Runs `body` on the stack, then hands on what it sent (and, when explaining, what it did).
     private func step(_ cause: ReplayStep.Cause, input: UnsafeRawBufferPointer?, _ body: () -> Void) {
         let now = clock.now()
+        cachedDeadline = nil
         guard let onStep else {
             body()
             while let frame = stack.dequeueTransmit() {

@@ -222,7 +222,7 @@ public struct DHCPClient: Sendable {
     /// due) while a message is queued.
     public var nextDeadline: Instant? {
         guard queued.isEmpty else { return .boot }
-        return [deadline, conflictDetection?.nextDeadline].compactMap { $0 }.min()
+        return deadline.earliest(conflictDetection?.nextDeadline)
     }
 
     /// Enters INIT and schedules the first DISCOVER (after `maximumStartDelay` at most), or INIT-REBOOT for

@@ -219,8 +219,10 @@ public struct DHCPv6Client: Sendable {
     /// The earliest instant at which `poll(now:)` has work; `.boot` (always due) while a message is queued.
     public var nextDeadline: Instant? {
         guard queued.isEmpty else { return .boot }
-        let expiry = [State.bound, .renewing, .rebinding, .requesting, .declining].contains(state) ? lease?.nextAddressExpiry : nil
-        return [timer, expiry].compactMap { $0 }.min()
+        switch state {
+        case .bound, .renewing, .rebinding, .requesting, .declining: return timer.earliest(lease?.nextAddressExpiry)
+        default: return timer
+        }
     }
 
     /// Events since the last call, in order.

@@ -98,12 +98,14 @@ public struct EchoSessions<Target: Hashable & Sendable>: Sendable {
 
     /// The earliest send or timeout; a session whose last reply came in is due at once (to report it finished).
     public var nextDeadline: Instant? {
-        sessions.compactMap { session -> Instant? in
-            var times = session.outstanding.values.map { $0 + timeout }
-            if session.sent < session.count { times.append(session.nextSend) }
-            if times.isEmpty { return .boot }
-            return times.min()
-        }.min()
+        var earliest: Instant?
+        for session in sessions {
+            var times: Instant?
+            for sentAt in session.outstanding.values { times = times.earliest(sentAt + timeout) }
+            if session.sent < session.count { times = times.earliest(session.nextSend) }
+            earliest = earliest.earliest(times ?? .boot)
+        }
+        return earliest
     }
 
     /// 8 bytes of the send time (nanoseconds since boot, big-endian) then a counting pattern, like ping(8).

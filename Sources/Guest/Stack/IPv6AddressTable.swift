@@ -121,14 +121,16 @@ struct IPv6AddressTable: Sendable {
 
     /// The earliest DAD step or lifetime end.
     var nextDeadline: Instant? {
-        entries.flatMap { entry -> [Instant] in
+        var earliest: Instant?
+        for entry in entries {
             switch entry.state {
-            case .tentative: [entry.dadDeadline, entry.validUntil].compactMap { $0 }
-            case .preferred: [entry.preferredUntil, entry.validUntil].compactMap { $0 }
-            case .deprecated, .duplicate: [entry.validUntil].compactMap { $0 }
-            case .removed: []
+            case .tentative: earliest = earliest.earliest(entry.dadDeadline).earliest(entry.validUntil)
+            case .preferred: earliest = earliest.earliest(entry.preferredUntil).earliest(entry.validUntil)
+            case .deprecated, .duplicate: earliest = earliest.earliest(entry.validUntil)
+            case .removed: break
             }
-        }.min()
+        }
+        return earliest
     }
 
     /// DAD failed for a tentative `address`: it is marked duplicate and never used (RFC 4862 §5.4.5). Nil when

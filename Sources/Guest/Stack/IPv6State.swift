@@ -86,8 +86,8 @@ struct IPv6State {
 
     var nextDeadline: Instant? {
         guard running, !disabled else { return nil }
-        return [addresses.nextDeadline, multicast.nextDeadline, neighbors.nextDeadline, routers.nextDeadline,
-                pinger.nextDeadline].compactMap { $0 }.min()
+        return addresses.nextDeadline.earliest(multicast.nextDeadline).earliest(neighbors.nextDeadline)
+            .earliest(routers.nextDeadline).earliest(pinger.nextDeadline)
     }
 }
 

@@ -17,7 +17,11 @@ struct MulticastListener: Sendable {
     private(set) var memberships: [IPv6Address: Int] = [:]
     /// Groups with state-change records still to send: the record type, how many more times, and when next.
     private(set) var pendingChanges: [IPv6Address: (type: MLDv2RecordType, remaining: Int, at: Instant)] = [:]
-    var nextChangeReport: Instant? { pendingChanges.values.map(\.at).min() }
+    var nextChangeReport: Instant? {
+        var earliest: Instant?
+        for change in pendingChanges.values { earliest = earliest.earliest(change.at) }
+        return earliest
+    }
     /// Sources remembered per pending group-and-source answer; beyond, the answer covers the whole group
     /// (MODE_IS_EXCLUDE {}, true of a listener to every source).
     var maximumQuerySources = 64
@@ -48,6 +52,11 @@ struct MulticastListener: Sendable {
 
     /// Every group the interface listens to, sorted, ff02::1 included.
     var groups: [IPv6Address] { (Set(memberships.keys).union([.allNodes])).sorted() }
+
+    /// Whether one of `groups` maps to `mac` (RFC 2464 §7), without building the list.
+    func listens(toMAC mac: MACAddress) -> Bool {
+        IPv6Address.allNodes.multicastMAC == mac || memberships.keys.contains { $0.multicastMAC == mac }
+    }
 
     /// Whether frames to `group` are for us.
     func isMember(_ group: IPv6Address) -> Bool { group == .allNodes || memberships[group] != nil }
@@ -159,6 +168,8 @@ struct MulticastListener: Sendable {
 
     /// The earliest report due.
     var nextDeadline: Instant? {
-        ([nextChangeReport, generalResponse] + groupResponses.values.map { Optional($0.at) }).compactMap { $0 }.min()
+        var earliest = nextChangeReport.earliest(generalResponse)
+        for response in groupResponses.values { earliest = earliest.earliest(response.at) }
+        return earliest
     }
 }

@@ -113,12 +113,14 @@ public struct NeighborCache: Sendable {
 
     /// The earliest retry, give-up or expiry.
     public var nextDeadline: Instant? {
-        entries.values.map { entry -> Instant in
+        var earliest: Instant?
+        for entry in entries.values {
             switch entry {
-            case let .reachable(_, expires): expires
-            case let .incomplete(_, nextRequest, _): nextRequest
+            case let .reachable(_, expires): earliest = earliest.earliest(expires)
+            case let .incomplete(_, nextRequest, _): earliest = earliest.earliest(nextRequest)
             }
-        }.min()
+        }
+        return earliest
     }
 
     /// Forgets every mapping and drops every queued packet (our address changed or was lost: the queued datagrams

@@ -22,6 +22,12 @@ extension NetworkStack {
     /// host-side macvtap must accept (MACVTAP-FACTS §4).
     public var multicastMACs: Set<MACAddress> { Set(ipv6MulticastGroups.map(\.multicastMAC)) }
 
+    /// Whether `mac` is one of `multicastMACs`, without building the set (the receive path asks per frame).
+    public func acceptsMulticast(_ mac: MACAddress) -> Bool {
+        guard mac.isMulticast, ipv6.running, !ipv6.disabled else { return false }
+        return ipv6.multicast.listens(toMAC: mac)
+    }
+
     /// True once a duplicate link-local address turned IPv6 off (RFC 4862 §5.4.5).
     public var ipv6Disabled: Bool { ipv6.disabled }
 

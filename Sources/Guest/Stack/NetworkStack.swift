@@ -79,7 +79,7 @@ public final class NetworkStack: FrameStack {
         let ethernet: EthernetFrame
         do { ethernet = try EthernetFrame(frame) } catch { return drop(.ethernetMalformed) }
         let destination = ethernet.destination
-        if destination != configuration.mac && !destination.isBroadcast && !multicastMACs.contains(destination) {
+        if destination != configuration.mac && !destination.isBroadcast && !acceptsMulticast(destination) {
             return drop(destination.isMulticast ? .multicastNotJoined : .notOurMAC)
         }
         switch ethernet.etherType {
@@ -102,7 +102,8 @@ public final class NetworkStack: FrameStack {
     /// The earliest of the DHCP client's, the ARP cache's, the pinger's, the IPv6 side's and the DHCPv6 client's
     /// deadlines.
     public func nextDeadline() -> Instant? {
-        [dhcpClient.nextDeadline, neighbors.nextDeadline, pinger.nextDeadline, ipv6Deadline, dhcpv6Deadline].compactMap { $0 }.min()
+        dhcpClient.nextDeadline.earliest(neighbors.nextDeadline).earliest(pinger.nextDeadline).earliest(ipv6Deadline)
+            .earliest(dhcpv6Deadline)
     }
 
     public func dequeueTransmit() -> [UInt8]? {

@@ -28,7 +28,6 @@ struct RouterDiscovery: Sendable {
                        other: other, mtu: mtu, dnsServers: dnsServers.map(\.address), searchList: searchList.map(\.name))
         }
         var isLive: Bool { defaultUntil != nil || !dnsServers.isEmpty || !searchList.isEmpty }
-        var deadlines: [Instant] { ([defaultUntil] + dnsServers.map(\.until) + searchList.map(\.until)).compactMap { $0 } }
     }
 
     var maxRtrSolicitations: Int
@@ -105,7 +104,14 @@ struct RouterDiscovery: Sendable {
     }
 
     var nextDeadline: Instant? {
-        ([nextSolicitation] + onLinkPrefixes.values + routers.flatMap { $0.deadlines.map(Optional.some) }).compactMap { $0 }.min()
+        var earliest = nextSolicitation
+        for until in onLinkPrefixes.values { earliest = earliest.earliest(until) }
+        for router in routers {
+            earliest = earliest.earliest(router.defaultUntil)
+            for server in router.dnsServers { earliest = earliest.earliest(server.until) }
+            for name in router.searchList { earliest = earliest.earliest(name.until) }
+        }
+        return earliest
     }
 
     /// Applies a validated RA from `source`: router lifetime (§6.3.4), flags, MTU (already checked by the caller),
