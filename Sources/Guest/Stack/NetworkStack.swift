@@ -140,7 +140,7 @@ public final class NetworkStack: FrameStack {
 
     func drop(_ reason: DropReason, count: Int = 1) {
         guard count > 0 else { return }
-        counters.drops[reason, default: 0] += count
+        counters.countDrop(reason, count: count)
     }
 
     /// Sends what the DHCP client has due, then applies its events (the RELEASE must leave before the address goes).

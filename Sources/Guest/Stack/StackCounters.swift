@@ -123,16 +123,32 @@ public struct StackCounters: Sendable, Equatable {
     /// Router Advertisement contents ignored because a bounded list was full: a 17th SLAAC address, a 9th router,
     /// a 17th on-link prefix, a 4th RDNSS address or DNSSL name of one router (RouterDiscovery, IPv6AddressTable).
     public var ndpOverLimit = 0
-    /// Drops by reason.
-    public var drops: [DropReason: Int] = [:]
+    /// Drops by reason (only the reasons counted at least once).
+    public var drops: [DropReason: Int] {
+        var byReason: [DropReason: Int] = [:]
+        for reason in DropReason.allCases where dropCounts[reason.ordinal] != 0 { byReason[reason] = dropCounts[reason.ordinal] }
+        return byReason
+    }
+    /// Drops indexed by `DropReason.ordinal`: counting one is an array store, not a hash (the receive path counts
+    /// most frames of a busy segment).
+    private var dropCounts = [Int](repeating: 0, count: DropReason.allCases.count)
     /// ICMP errors (port unreachable) not sent because of the rate limit (at most 10 per second).
     public var icmpErrorsRateLimited = 0
 
     public init() {}
 
     /// All drops, whatever the reason.
-    public var totalDrops: Int { drops.values.reduce(0, +) }
+    public var totalDrops: Int { dropCounts.reduce(0, +) }
 
     /// The count for one reason (0 when none).
-    public func drops(_ reason: DropReason) -> Int { drops[reason, default: 0] }
+    public func drops(_ reason: DropReason) -> Int { dropCounts[reason.ordinal] }
+
+    /// Counts `count` more drops for `reason`.
+    mutating func countDrop(_ reason: DropReason, count: Int = 1) { dropCounts[reason.ordinal] += count }
+}
+
+extension DropReason {
+    /// The case's position in `allCases` (declaration order). A payload-free enum of fewer than 256 cases is
+    /// stored as exactly that index in one byte (StackCountersTests checks both facts for every case).
+    var ordinal: Int { Int(unsafeBitCast(self, to: UInt8.self)) }
 }
