@@ -33,10 +33,7 @@ extension FrameFields {
                 fields.append(Field("UDP", "malformed"))
                 return
             }
-            fields += [Field("UDP source port", "\(udp.sourcePort)"), Field("UDP destination port", "\(udp.destinationPort)"),
-                       Field("UDP checksum", hex(udp.checksum))]
-            kind = "UDP"
-            summary = "UDP [\(ip.source)]:\(udp.sourcePort) > [\(ip.destination)]:\(udp.destinationPort)"
+            describeUDP(udp, source: "[\(ip.source)]", destination: "[\(ip.destination)]", fields: &fields, kind: &kind, summary: &summary)
             let ports = [udp.sourcePort, udp.destinationPort]
             if ports.contains(DHCPv6Packet.clientPort) || ports.contains(DHCPv6Packet.serverPort) {
                 decodeDHCPv6(udp.payload, fields: &fields, kind: &kind, summary: &summary)

@@ -130,10 +130,7 @@ public struct FrameFields: Equatable, Sendable {
                 fields.append(Field("UDP", "malformed"))
                 return
             }
-            fields += [Field("UDP source port", "\(udp.sourcePort)"), Field("UDP destination port", "\(udp.destinationPort)"),
-                       Field("UDP checksum", hex(udp.checksum))]
-            kind = "UDP"
-            summary = "UDP \(ip.source):\(udp.sourcePort) > \(ip.destination):\(udp.destinationPort)"
+            describeUDP(udp, source: "\(ip.source)", destination: "\(ip.destination)", fields: &fields, kind: &kind, summary: &summary)
             let ports = [udp.sourcePort, udp.destinationPort]
             if ports.contains(DHCPPacket.serverPort) || ports.contains(DHCPPacket.clientPort) {
                 decodeDHCP(udp.payload, fields: &fields, kind: &kind, summary: &summary)
@@ -141,6 +138,15 @@ public struct FrameFields: Equatable, Sendable {
         default:
             break
         }
+    }
+
+    /// The UDP header's fields and a one-line summary (addresses already formatted for their family).
+    static func describeUDP(_ udp: UDPDatagram, source: String, destination: String, fields: inout [Field],
+                            kind: inout String, summary: inout String) {
+        fields += [Field("UDP source port", "\(udp.sourcePort)"), Field("UDP destination port", "\(udp.destinationPort)"),
+                   Field("UDP checksum", hex(udp.checksum))]
+        kind = "UDP"
+        summary = "UDP \(source):\(udp.sourcePort) > \(destination):\(udp.destinationPort)"
     }
 
     private static func decodeDHCP(_ bytes: UnsafeRawBufferPointer, fields: inout [Field], kind: inout String,
