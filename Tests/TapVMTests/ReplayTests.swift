@@ -22,7 +22,7 @@ struct ReplayTests {
         return (result, steps)
     }
 
-    @Test(arguments: ["lease-ping", "nak", "renewal", "slaac-ping6"])
+    @Test(arguments: ["lease-ping", "nak", "renewal", "slaac-ping6", "dhcpv6"])
     func eachCaptureReplaysToItsGoldenFile(name: String) throws {
         let (result, _) = try Self.replay("\(name).pcap")
         let golden = try PcapReader(path: Self.path("\(name).golden.pcap")).readAll().map(\.bytes)
