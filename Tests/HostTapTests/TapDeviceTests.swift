@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -141,7 +142,14 @@ struct TapDeviceTests {
             let (linkA, _) = try lab.addMacvtaps()
             let a = try TapDevice.open(interface: "mvA", netns: lab.netns)
             try a.checkAlive()
-            try linkA.delete()
+            // Delete mvA while `a` still holds it; the kernel hands its device number to the next macvtap created
+            // anywhere, so a placeholder takes it in the same `ip -batch` (other tests run tapvm at the same time,
+            // and tapvm refuses a macvtap whose number another process holds).
+            _ = linkA
+            let batch = NSTemporaryDirectory() + "tvmt-batch-\(getpid())"
+            try "link del mvA\nlink add link vA name hold0 type macvtap mode bridge\n".write(toFile: batch, atomically: true, encoding: .utf8)
+            defer { unlink(batch) }
+            try lab.ip("-batch", batch)
             // Invisible to read (EAGAIN), only the ioctl tells (MACVTAP-FACTS §3g).
             var buffer = [UInt8](repeating: 0, count: TapDevice.readBufferSize)
             #expect(try buffer.withUnsafeMutableBytes { try a.read(into: $0) } == .wouldBlock)

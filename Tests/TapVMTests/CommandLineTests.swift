@@ -212,8 +212,9 @@ struct AttachTests {
         let output = "/tmp/tapvm-test-\(getpid())-term.json"
         defer { unlink(output) }
         let result = try SystemCommand.run(["sh", "-c", script, "sh", CommandLineTests.binary, lab.name, output], timeout: 30)
-        #expect(result.standardOutput.contains("exit=0"), "\(result.standardOutput) \(result.standardError)")
-        let events = try CommandLineTests.jsonLines(try String(contentsOfFile: output, encoding: .utf8))
+        let written = try String(contentsOfFile: output, encoding: .utf8)
+        #expect(result.standardOutput.contains("exit=0"), "\(result.standardOutput) \(result.standardError) \(written)")
+        let events = try CommandLineTests.jsonLines(written)
         #expect(events.first?["event"] as? String == "lease")
         #expect(events.last?["event"] as? String == "summary" && events.last?["interrupted"] as? Bool == true)
         let links = try SystemCommand.check(["ip", "-n", lab.clientNamespace, "-br", "link"]).standardOutput
