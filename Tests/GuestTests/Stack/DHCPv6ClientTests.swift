@@ -195,11 +195,8 @@ import Wire
 @Suite struct DHCPv6RequestTests {
     @Test func requestIsRetransmittedTenTimesThenTheClientSolicitsAgain() throws {
         var client = V6Lab.client()
-        client.start(.stateful, now: .boot)
-        let solicit = client.poll(now: .boot)[0].message
         var server = V6Server()
-        server.preference = 255
-        client.handle(server.advertise(solicit), from: V6Lab.serverAddress, now: .boot)
+        let solicit = V6Lab.advertise(to: &client, from: &server)
         var requests: [(at: Instant, outgoing: DHCPv6Client.Outgoing)] = []
         var resolicit: DHCPv6Message?
         var now = Instant.boot
@@ -232,11 +229,8 @@ import Wire
     @Test func replyWithNoAddrsAvailOrNotOnLinkSendsTheClientBackToSolicit() throws {
         for status in [DHCPv6StatusCode.noAddressesAvailable, .notOnLink] {
             var client = V6Lab.client()
-            client.start(.stateful, now: .boot)
-            let solicit = client.poll(now: .boot)[0].message
             var server = V6Server()
-            server.preference = 255
-            client.handle(server.advertise(solicit), from: V6Lab.serverAddress, now: .boot)
+            V6Lab.advertise(to: &client, from: &server)
             let request = client.poll(now: .boot)[0].message
             #expect(client.handle(server.answer(.reply, to: request, iaStatus: status), from: V6Lab.serverAddress, now: .boot) == .accepted)
             #expect(client.state == .soliciting && client.lease == nil)
@@ -246,11 +240,8 @@ import Wire
 
     @Test func replyToRequestWithUnspecFailKeepsRetransmitting() throws {
         var client = V6Lab.client()
-        client.start(.stateful, now: .boot)
-        let solicit = client.poll(now: .boot)[0].message
         var server = V6Server()
-        server.preference = 255
-        client.handle(server.advertise(solicit), from: V6Lab.serverAddress, now: .boot)
+        V6Lab.advertise(to: &client, from: &server)
         let request = client.poll(now: .boot)[0].message
         let deadline = client.nextDeadline
         #expect(client.handle(server.answer(.reply, to: request, status: .unspecifiedFailure), from: V6Lab.serverAddress, now: .boot)
@@ -263,11 +254,8 @@ import Wire
     @Test func replyBindsWithTheServersT1AndT2() throws {
         var client = V6Lab.client()
         let replyTime = Instant.boot + .milliseconds(40)
-        client.start(.stateful, now: .boot)
-        let solicit = client.poll(now: .boot)[0].message
         var server = V6Server(extra: [.dnsServers([V6Lab.dns]), try .domainList(["lab.example"])])
-        server.preference = 255
-        client.handle(server.advertise(solicit), from: V6Lab.serverAddress, now: .boot)
+        V6Lab.advertise(to: &client, from: &server)
         let request = client.poll(now: .boot)[0].message
         _ = client.drainEvents()
         #expect(client.handle(server.reply(request), from: V6Lab.serverAddress, now: replyTime) == .accepted)
@@ -430,11 +418,8 @@ import Wire
 
     func requesting(accept: Bool) throws -> (client: DHCPv6Client, request: DHCPv6Client.Outgoing) {
         var client = V6Lab.client { $0.acceptServerUnicast = accept }
-        client.start(.stateful, now: .boot)
-        let solicit = client.poll(now: .boot)[0].message
         var server = V6Server(extra: [DHCPv6Option(code: DHCPv6OptionCode(12), data: Self.unicast.bytes)])
-        server.preference = 255
-        client.handle(server.advertise(solicit), from: V6Lab.serverAddress, now: .boot)
+        V6Lab.advertise(to: &client, from: &server)
         let request = try #require(client.poll(now: .boot).first)
         return (client, request)
     }

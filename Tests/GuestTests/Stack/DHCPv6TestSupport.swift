@@ -11,6 +11,17 @@ enum V6Lab {
     static let second = IPv6Address("2001:db8:1::24")!
     static let dns = IPv6Address("2001:db8:1::53")!
 
+    /// Starts `client` in stateful mode and answers its Solicit with `server`'s Advertise at preference 255, so
+    /// the client is REQUESTING at once; returns the Solicit.
+    @discardableResult
+    static func advertise(to client: inout DHCPv6Client, from server: inout V6Server) -> DHCPv6Message {
+        client.start(.stateful, now: .boot)
+        let solicit = client.poll(now: .boot)[0].message
+        server.preference = 255
+        client.handle(server.advertise(solicit), from: serverAddress, now: .boot)
+        return solicit
+    }
+
     /// A client with no initial delay (tests choose when the first message leaves).
     static func client(seed: UInt64 = 7, _ adjust: (inout DHCPv6Client.Configuration) -> Void = { _ in }) -> DHCPv6Client {
         var configuration = DHCPv6Client.Configuration()
